@@ -1,0 +1,43 @@
+// Runs a graph: chooses (and caches) a plan per input shape signature, binds the arena, runs the steps. Subgraphs
+// of control-flow nodes run through nested GraphRunners created on first use.
+#pragma once
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "runtime/plan.h"
+
+namespace hone {
+
+class GraphRunner {
+ public:
+  GraphRunner(const Graph& g, std::function<int64_t(const std::string&)> opset, PlanOptions opt,
+              std::vector<std::string> outer_names = {});
+  ~GraphRunner();
+
+  // `inputs`: the graph inputs in order, then the outer-scope values named by outer_names().
+  std::vector<Value> run(const std::vector<Value>& inputs);
+  // The plan for these inputs (made and cached on first use).
+  const Plan& plan_for(const std::vector<Value>& inputs);
+  const std::vector<std::string>& outer_names() const { return outer_names_; }
+  const Graph& graph() const { return graph_; }
+
+ private:
+  struct Cached;
+  const Graph& graph_;
+  std::function<int64_t(const std::string&)> opset_;
+  PlanOptions opt_;
+  std::vector<std::string> outer_names_;
+  std::map<std::string, std::unique_ptr<Cached>> cache_;
+  std::map<const Graph*, std::unique_ptr<GraphRunner>> subgraph_runners_;
+  friend class StepSubgraphRunner;
+  GraphRunner& subgraph_runner(const Graph& body);
+  std::vector<Value> execute(Cached& c, const std::vector<Value>& inputs);
+};
+
+// A value's type as the planner sees it (concrete shape).
+TypeInfo type_of_value(const Value& v);
+
+}  // namespace hone
