@@ -159,16 +159,6 @@ class AttentionBias {
   std::vector<int64_t> offsets_;
 };
 
-// Rounds a double to the precision of `t` (the softmax_precision type or the input type).
-double round_to(double x, DType t) {
-  switch (t) {
-    case DType::Float32: return static_cast<float>(x);
-    case DType::Float16: return static_cast<float>(Float16(static_cast<float>(x)));
-    case DType::BFloat16: return static_cast<float>(BFloat16(static_cast<float>(x)));
-    default: return x;
-  }
-}
-
 void attention(OpContext& ctx) {
   const Node& n = ctx.node();
   AttentionDims d = attention_dims(ctx);
@@ -223,7 +213,7 @@ void attention(OpContext& ctx) {
           double with_bias = s + bias.at(b, h, i, j);
           if (qk_mode <= 1) qk_row[j] = s;
           else if (qk_mode == 2) qk_row[j] = with_bias;
-          with_bias = round_to(with_bias, softmax_type);
+          with_bias = round_to_dtype(with_bias, softmax_type);
           scores[static_cast<size_t>(j)] = with_bias;
           if (with_bias > max) max = with_bias;
         }
@@ -237,7 +227,7 @@ void attention(OpContext& ctx) {
         for (int64_t j = 0; j < d.total; ++j) {
           double p = sum > 0 ? probs[static_cast<size_t>(j)] / sum : 0.0;
           if (std::isnan(sum)) p = std::numeric_limits<double>::quiet_NaN();
-          probs[static_cast<size_t>(j)] = round_to(p, softmax_type);
+          probs[static_cast<size_t>(j)] = round_to_dtype(p, softmax_type);
           if (qk_mode == 3) qk_row[j] = probs[static_cast<size_t>(j)];
         }
         for (int64_t c = 0; c < d.v_head; ++c) {

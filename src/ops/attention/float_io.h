@@ -42,6 +42,17 @@ inline void store_float_values(Tensor& t, const std::vector<double>& v, const No
   });
 }
 
+// Rounds a double to the precision of element type `t` (float32, float16, bfloat16; others unchanged), to mimic
+// references that round intermediate results to the input type.
+inline double round_to_dtype(double x, DType t) {
+  switch (t) {
+    case DType::Float32: return static_cast<float>(x);
+    case DType::Float16: return static_cast<float>(Float16(static_cast<float>(x)));
+    case DType::BFloat16: return static_cast<float>(BFloat16(static_cast<float>(x)));
+    default: return x;
+  }
+}
+
 // The symbolic sum of two dims: known when both are.
 inline Dim add_dims(const Dim& a, const Dim& b) {
   if (a.known() && b.known()) return Dim(a.value + b.value);
