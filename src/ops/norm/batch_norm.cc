@@ -31,9 +31,9 @@ void batch_norm(OpContext& ctx) {
   double momentum = node.attr_float("momentum", 0.9f);
   bool training = is_training(ctx);
 
-  // Parameters per channel, or (legacy spatial = 0) per element of a sample.
-  int64_t per = ctx.input(1).numel() == channels ? 1 : spatial;
-  if (training) per = 1;
+  // Parameters per channel, or (opsets 6-8 with spatial = 0) per element of a sample.
+  bool per_element = ctx.opset() < 9 && node.attr_int("spatial", 1) == 0 && !training;
+  int64_t per = per_element ? spatial : 1;
   int64_t np = channels * per;
   std::vector<double> scale = param_values(ctx.input(1), np, node, "scale");
   std::vector<double> bias = param_values(ctx.input(2), np, node, "B");

@@ -348,7 +348,8 @@ void resize(OpContext& ctx) {
   std::vector<int64_t> sizes;
   bool have_scales = false, have_sizes = false;
   if (si < 0) {
-    scales = std::vector<double>(node.attr_floats("scales").begin(), node.attr_floats("scales").end());
+    std::vector<float> f = node.attr_floats("scales");
+    scales.assign(f.begin(), f.end());
     have_scales = true;
   } else if (ctx.has_input(static_cast<size_t>(si)) && ctx.input(static_cast<size_t>(si)).numel() > 0) {
     scales = double_values(ctx.input(static_cast<size_t>(si)));
