@@ -96,6 +96,7 @@ void grid_sample(OpContext& ctx) {
   std::vector<double> g(static_cast<size_t>(grid.numel()));
   for (int64_t i = 0; i < grid.numel(); ++i) g[static_cast<size_t>(i)] = grid.get_double(i);
   std::vector<std::vector<Tap1>> taps(static_cast<size_t>(r));
+  std::vector<size_t> k(static_cast<size_t>(r), 0);
   HONE_DISPATCH_FLOAT(x.dtype(), node, {
     const T* px = x.data<T>();
     T* py = y.data<T>();
@@ -132,7 +133,7 @@ void grid_sample(OpContext& ctx) {
         for (int64_t ch = 0; ch < channels; ++ch) {
           const T* src = px + (n * channels + ch) * plane;
           double v = 0;
-          std::vector<size_t> k(static_cast<size_t>(r), 0);
+          std::fill(k.begin(), k.end(), 0);
           while (!zero) {
             double w = 1;
             int64_t off = 0;

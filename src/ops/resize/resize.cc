@@ -220,6 +220,7 @@ void resize_typed(const Params& p, const std::vector<AxisPlan>& plan, const Tens
   int64_t total = y.numel();
   std::vector<int64_t> idx(r, 0);
   std::vector<const Taps*> cur(r);
+  std::vector<size_t> k(r, 0);
   for (int64_t i = 0; i < total; ++i) {
     bool extrapolate = false;
     for (size_t d = 0; d < r; ++d) {
@@ -230,7 +231,7 @@ void resize_typed(const Params& p, const std::vector<AxisPlan>& plan, const Tens
     if (!extrapolate) {
       // sum over the cartesian product of the axes' taps
       v = 0;
-      std::vector<size_t> k(r, 0);
+      std::fill(k.begin(), k.end(), 0);
       while (true) {
         double w = 1;
         int64_t off = 0;
