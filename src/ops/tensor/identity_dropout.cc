@@ -25,9 +25,9 @@ void dropout(OpContext& ctx) {
   if (ctx.opset() >= 12) {
     ratio = ctx.has_input(1) ? static_cast<float>(ctx.input(1).get_double(0)) : 0.5f;
     training = ctx.has_input(2) && ctx.input(2).get_int(0) != 0;
-  } else if (ctx.opset() < 7) {
-    training = n.attr_int("is_test", 0) == 0;
   }
+  // Opsets 1-6 default is_test to 0 (training), but an exported inference graph never means that: like other
+  // inference engines, treat them as inference, so the attribute is ignored.
   if (ratio < 0 || ratio >= 1) fail("{}: ratio {} must be in [0, 1)", n.label(), ratio);
   bool drop = training && ratio > 0;
   Tensor& y = ctx.output_uninitialized(0, x.dtype(), x.shape());
