@@ -27,8 +27,9 @@ MachinePeaks measure_machine(int threads = 0);
 
 // The cached measurement for this CPU model and core count, measuring and caching when missing or different.
 // Cache: $XDG_CACHE_HOME/hone/machine.json, else ~/.cache/hone/machine.json. A cache that cannot be written is not an
-// error (the source says so).
-MachinePeaks machine_peaks();
+// error (the source says so). `remeasure` ignores the cache (and replaces it): for a probe taken while the machine was
+// busy.
+MachinePeaks machine_peaks(bool remeasure = false);
 std::string machine_cache_path();  // "" when neither XDG_CACHE_HOME nor HOME is set
 
 // `name_or_file`: a built-in target name, or a JSON file {"name", "peak_gflops", "bandwidth_gbs"}. Throws

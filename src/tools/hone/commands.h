@@ -1,0 +1,43 @@
+// The `hone` program: one file per subcommand, each registering itself on the root CLI11 app and returning the action
+// main() runs when it is chosen. Helpers shared by more than one subcommand live in cli_common.cc.
+#pragma once
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "ir/graph.h"
+
+namespace hone::cli {
+
+struct Command {
+  CLI::App* app = nullptr;
+  std::function<int()> run;  // returns the exit status
+};
+
+Command add_run_command(CLI::App& root);
+Command add_inspect_command(CLI::App& root);
+
+// "NAME=VALUE" given for one of `known` names. The longest known name followed by '=' wins (names may hold '='); a
+// name not known splits at the first '='. Throws a usage-style hone::Error naming `flag` when there is no '='.
+std::pair<std::string, std::string> split_assignment(const std::string& arg, const std::vector<ValueInfo>& known,
+                                                     const std::string& flag);
+// "1x3x224x224" (',' also separates; "" is a scalar). Throws naming `what` on anything else.
+Shape parse_shape(const std::string& text, const std::string& what);
+// The input's declared type or a hone::Error listing the model's inputs.
+const ValueInfo& find_input(const std::vector<ValueInfo>& inputs, const std::string& name);
+
+// A concrete shape for an input: `given` when present (checked against the declared rank and fixed dims), else the
+// declared shape with every symbolic or unknown dim set to 1. `notes` receives a line per dim so defaulted.
+Shape concrete_input_shape(const ValueInfo& input, const std::optional<Shape>& given, std::vector<std::string>* notes);
+
+// "1.23 M", "456", "7.8 G": counts with SI prefixes; "12.3 KiB": bytes with binary ones.
+std::string human_count(double v);
+std::string human_bytes(double v);
+std::string dtype_label(DType t);  // "float32" rather than ONNX's "float"
+std::string describe_model_header(const Model& m, const std::string& path);
+
+}  // namespace hone::cli
