@@ -51,7 +51,8 @@ int run_main(int argc, char** argv) {
 
   if (help->parsed()) {
     if (topic.empty()) {
-      fmt::print("{}", app.help());
+      // app.help() would describe the chosen subcommand ("help" itself); ask the formatter for the root's.
+      fmt::print("{}", app.get_formatter()->make_help(&app, "hone", CLI::AppFormatMode::Normal));
       return 0;
     }
     for (const auto& c : commands)
