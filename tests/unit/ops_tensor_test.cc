@@ -454,5 +454,19 @@ TEST(TensorSelect, TriluReverseSequenceSpaceDepth) {
   EXPECT_THROW(run("DepthToSpace", 13, {img}, {int_attr("blocksize", 2)}), Error);
 }
 
+TEST(TensorRobustness, AbsurdSizesThrowInsteadOfOverflowing) {
+  Tensor x = f32({2}, {1, 2});
+  const int64_t big = int64_t{1} << 34;
+  EXPECT_THROW(run("Reshape", 13, {x, i64v({big, big, -1})}), Error);
+  EXPECT_THROW(run("Reshape", 13, {x, i64v({big, big})}), Error);
+  EXPECT_THROW(run("Reshape", 14, {Tensor(DType::Float32, {0}), i64v({big, big, 0})}, {int_attr("allowzero", 1)}), Error);
+  EXPECT_THROW(run("Tile", 13, {x, i64v({INT64_MAX})}), Error);
+  EXPECT_THROW(run("Pad", 13, {x, i64v({INT64_MAX, 1})}), Error);
+  EXPECT_EQ(values<float>(run("Slice", 13, {x, i64v({0}), i64v({2}), i64v({0}), i64v({INT64_MAX})})[0]), (std::vector<float>{1}));
+  EXPECT_EQ(values<float>(run("Slice", 13, {x, i64v({-1}), i64v({INT64_MIN}), i64v({0}), i64v({INT64_MIN})})[0]), (std::vector<float>{2}));
+  EXPECT_THROW(run("DepthToSpace", 13, {Tensor(DType::Float32, {1, 4, 1, 1})}, {int_attr("blocksize", int64_t{1} << 40)}), Error);
+  EXPECT_THROW(run("EyeLike", 9, {Tensor(DType::Float32, {2, 2})}, {int_attr("dtype", 99)}), Error);
+}
+
 }  // namespace
 }  // namespace hone

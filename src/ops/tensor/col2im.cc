@@ -1,4 +1,6 @@
 // Col2Im (opset 18): the inverse of im2col, summing overlapping block columns back into an image.
+#include <cstdlib>
+
 #include "ops/tensor/tensor_util.h"
 
 namespace hone {
@@ -18,11 +20,16 @@ void col2im(OpContext& ctx) {
   int64_t block_size = 1, L = 1;
   std::vector<int64_t> blocks(nd);  // sliding positions per spatial dim
   for (size_t d = 0; d < nd; ++d) {
-    if (block[d] < 1 || dil[d] < 1 || str[d] < 1 || image[d] < 0) fail("{}: invalid block, dilation, stride or image size", n.label());
+    if (block[d] < 1 || dil[d] < 1 || str[d] < 1 || image[d] < 0 || image[d] > kMaxTensorElements ||
+        block[d] > kMaxTensorElements || dil[d] > kMaxTensorElements || str[d] > kMaxTensorElements ||
+        std::abs(pads[d]) > kMaxTensorElements || std::abs(pads[d + nd]) > kMaxTensorElements)
+      fail("{}: invalid block, dilation, stride or image size", n.label());
     block_size *= block[d];
+    if (block_size > kMaxTensorElements) fail("{}: block_shape is too large", n.label());
     int64_t span = image[d] + pads[d] + pads[d + nd] - dil[d] * (block[d] - 1) - 1;
     blocks[d] = span < 0 ? 0 : span / str[d] + 1;
     L *= blocks[d];
+    if (L > kMaxTensorElements) fail("{}: too many block positions", n.label());
   }
   int64_t N = x.dim(0);
   if (x.dim(1) % block_size != 0) fail("{}: input dim 1 ({}) is not a multiple of the block size {}", n.label(), x.dim(1), block_size);

@@ -103,7 +103,7 @@ SplitSpec split_spec(const Node& n, int64_t opset, int64_t dim, int64_t rank, co
       fail("{}: split has {} entries for {} outputs", n.label(), split->size(), num_outputs);
     int64_t sum = 0;
     for (int64_t s : *split) {
-      if (s < 0) fail("{}: split size {} is negative", n.label(), s);
+      if (s < 0 || s > kMaxTensorElements) fail("{}: split size {} is out of range", n.label(), s);
       sum += s;
     }
     if (dim >= 0 && sum != dim) fail("{}: split sizes sum to {} but the axis has {}", n.label(), sum, dim);

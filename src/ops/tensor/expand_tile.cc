@@ -57,6 +57,7 @@ void tile(OpContext& ctx) {
   Shape out(x.shape());
   for (size_t d = 0; d < out.size(); ++d) {
     if (reps[d] < 0) fail("{}: repeats value {} is negative", ctx.node().label(), reps[d]);
+    if (reps[d] > 0 && out[d] > kMaxTensorElements / reps[d]) fail("{}: repeats make the output too large", ctx.node().label());
     out[d] *= reps[d];
   }
   Tensor& y = ctx.output_uninitialized(0, x.dtype(), out);

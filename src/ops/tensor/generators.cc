@@ -90,15 +90,18 @@ void infer_range(InferenceContext& ctx) {
 // ---- EyeLike ----
 
 DType eyelike_dtype(const Node& n, DType in) {
-  return n.has_attr("dtype") ? static_cast<DType>(n.attr_int("dtype", 1)) : in;
+  if (!n.has_attr("dtype")) return in;
+  int64_t code = n.attr_int("dtype", 1);
+  if (code < 0 || code > INT32_MAX || !dtype_is_valid(static_cast<int32_t>(code)) || code == 0 ||
+      static_cast<DType>(code) == DType::String)
+    fail("{}: dtype {} is not supported", n.label(), code);
+  return static_cast<DType>(code);
 }
 
 void eye_like(OpContext& ctx) {
   const Tensor& x = ctx.input(0);
   if (x.rank() != 2) fail("{}: input must be 2-D, got {}", ctx.node().label(), shape_str(x.shape()));
   DType dt = eyelike_dtype(ctx.node(), x.dtype());
-  if (!dtype_is_valid(static_cast<int32_t>(dt)) || dt == DType::String || dt == DType::Undefined)
-    fail("{}: dtype {} is not supported", ctx.node().label(), static_cast<int>(dt));
   int64_t k = ctx.node().attr_int("k", 0), rows = x.dim(0), cols = x.dim(1);
   Tensor& y = ctx.output(0, dt, x.shape());
   for (int64_t i = 0; i < rows; ++i) {

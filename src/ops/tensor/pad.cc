@@ -73,6 +73,8 @@ void pad(OpContext& ctx) {
     if (ctx.opset() >= 18 && ctx.has_input(3)) axes = input_ints(ctx, 3, "axes");
   }
   pads = expand_pads(pads, axes, rank, n);
+  for (int64_t p : pads)
+    if (p > kMaxTensorElements || p < -kMaxTensorElements) fail("{}: pad {} is out of range", n.label(), p);
   Shape out(static_cast<size_t>(rank));
   std::vector<int64_t> lo(out.size()), len(out.size());
   for (size_t d = 0; d < out.size(); ++d) {

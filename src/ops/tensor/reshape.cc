@@ -32,20 +32,21 @@ Shape resolve_reshape(const Shape& in, const std::vector<int64_t>& target, bool 
       infer_at = static_cast<int64_t>(i);
       continue;
     }
-    if (t < -1) fail("{}: shape value {} is invalid", n.label(), t);
+    if (t < -1 || t > kMaxTensorElements) fail("{}: shape value {} is invalid", n.label(), t);
     if (t == 0 && !allowzero) {
       if (i >= in.size()) fail("{}: shape[{}] is 0 but the input has rank {}", n.label(), i, in.size());
       t = in[i];
     }
     out[i] = t;
-    known *= t;
+    // Saturates just past the limit (no tensor is that large), so absurd shapes cannot overflow.
+    known = known > 0 && t > kMaxTensorElements / known ? kMaxTensorElements + 1 : known * t;
   }
   int64_t numel = shape_numel(in);
   if (infer_at >= 0) {
     if (allowzero)
       for (int64_t t : target)
         if (t == 0) fail("{}: allowzero forbids 0 together with -1 in the shape", n.label());
-    if (known == 0 || numel % known != 0)
+    if (known == 0 || known > kMaxTensorElements || numel % known != 0)
       fail("{}: cannot reshape {} to [{}]", n.label(), shape_str(in), fmt::join(target, ","));
     out[static_cast<size_t>(infer_at)] = numel / known;
   } else if (known != numel) {

@@ -15,6 +15,8 @@ struct AxisSlice {
 // Clamps one axis' slice as numpy does, for either sign of step.
 AxisSlice resolve_axis(int64_t start, int64_t end, int64_t step, int64_t dim, const Node& n) {
   if (step == 0) fail("{}: slice step cannot be 0", n.label());
+  // A step past the axis size takes at most one element; clamping keeps the arithmetic below from overflowing.
+  step = std::clamp<int64_t>(step, -std::max<int64_t>(dim, 1), std::max<int64_t>(dim, 1));
   if (start < 0) start += dim;
   if (end < 0) end += dim;
   AxisSlice r;
@@ -22,11 +24,11 @@ AxisSlice resolve_axis(int64_t start, int64_t end, int64_t step, int64_t dim, co
   if (step > 0) {
     start = std::clamp<int64_t>(start, 0, dim);
     end = std::clamp<int64_t>(end, 0, dim);
-    r.count = end > start ? (end - start + step - 1) / step : 0;
+    r.count = end > start ? 1 + (end - start - 1) / step : 0;
   } else {
     start = std::clamp<int64_t>(start, 0, dim - 1);
     end = std::clamp<int64_t>(end, -1, dim - 1);
-    r.count = start > end ? (start - end + (-step) - 1) / (-step) : 0;
+    r.count = start > end ? 1 + (start - end - 1) / (-step) : 0;
   }
   r.start = r.count > 0 ? start : 0;
   return r;

@@ -6,7 +6,7 @@ namespace {
 
 int64_t blocksize_of(const Node& n) {
   int64_t b = n.require_int("blocksize");
-  if (b < 1) fail("{}: blocksize {} must be positive", n.label(), b);
+  if (b < 1 || b > 4096) fail("{}: blocksize {} is out of range [1, 4096]", n.label(), b);
   return b;
 }
 
