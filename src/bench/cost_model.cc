@@ -298,6 +298,7 @@ NodeCost node_cost(const Node& node, const TypeLookup& type_of) {
     if (o.empty()) continue;
     const TypeInfo* t = type_of(o);
     if (auto b = t ? tensor_bytes(*t) : std::nullopt) cost.bytes_written += *b;
+    else cost.known = false;  // what it writes is unknown, so is its cost
   }
   Costing c(node, type_of);
   const std::string& op = node.op_type;
