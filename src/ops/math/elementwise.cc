@@ -18,9 +18,12 @@ Tensor legacy_broadcast_view(const OpContext& ctx, const Tensor& a, const Tensor
     return b;
   }
   if (b.numel() == 1) return b.reshaped(Shape(static_cast<size_t>(rank_a), 1));
+  if (rank_b > rank_a)
+    fail("{}: cannot broadcast: B ({}) has more dims than A ({})", node.label(), shape_str(b.shape()),
+         shape_str(a.shape()));
   int64_t axis = node.attr_int("axis", rank_a - rank_b);
   if (axis < 0) axis += rank_a;
-  if (rank_b > rank_a || axis < 0 || axis + rank_b > rank_a)
+  if (axis < 0 || axis + rank_b > rank_a)
     fail("{}: cannot broadcast shape {} into {} at axis {}", node.label(), shape_str(b.shape()),
          shape_str(a.shape()), node.attr_int("axis", rank_a - rank_b));
   Shape aligned(static_cast<size_t>(rank_a), 1);
