@@ -281,6 +281,16 @@ TEST(MathActivations, StableForLargeInputsAndHalfTypes) {
   EXPECT_EQ(values<int8_t>(r), (std::vector<int8_t>{0, 4}));
 }
 
+TEST(MathActivations, NaNPropagates) {
+  float nan = std::numeric_limits<float>::quiet_NaN();
+  Tensor x = f32({2}, {nan, -1});
+  for (const char* op : {"Relu", "HardSigmoid", "HardSwish", "Celu", "Elu", "LeakyRelu"}) {
+    std::vector<float> y = values<float>(run_op(op, 22, {x})[0]);
+    EXPECT_TRUE(std::isnan(y[0])) << op;
+    EXPECT_FALSE(std::isnan(y[1])) << op;
+  }
+}
+
 TEST(MathActivations, ShrinkOnIntegers) {
   Tensor x = i32({5}, {-3, -1, 0, 1, 3});
   Tensor y = run_op("Shrink", 9, {x}, {float_attr("lambd", 1.5f), float_attr("bias", 1.0f)})[0];

@@ -1,6 +1,7 @@
 // Float activations of one input with float attributes: Sigmoid, Tanh, LeakyRelu, Elu, Selu, Celu, HardSigmoid,
 // HardSwish, Softplus, Softsign, Gelu, Mish, ThresholdedRelu, Swish. Later opsets of these ops only widened the
-// type list (and opset 1 had an ignored `consumed_inputs`), so one entry serves every version.
+// type list (and opset 1 had an ignored `consumed_inputs`), so one entry serves every version. std::min/max take
+// the value first so that NaN propagates, as numpy's clip does.
 #include "ops/math/elementwise.h"
 
 namespace hone {
@@ -52,7 +53,7 @@ void celu(OpContext& ctx) {
   unary_float(ctx, [alpha](auto v) {
     using V = decltype(v);
     auto a = static_cast<V>(alpha);
-    return std::max(V(0), v) + std::min(V(0), a * (std::exp(v / a) - 1));
+    return std::max(v, V(0)) + std::min(a * (std::exp(v / a) - 1), V(0));
   });
 }
 
@@ -60,7 +61,7 @@ void hard_sigmoid(OpContext& ctx) {
   float alpha = attr(ctx, "alpha", 0.2f), beta = attr(ctx, "beta", 0.5f);
   unary_float(ctx, [alpha, beta](auto v) {
     using V = decltype(v);
-    return std::max(V(0), std::min(V(1), static_cast<V>(alpha) * v + static_cast<V>(beta)));
+    return std::max(std::min(static_cast<V>(alpha) * v + static_cast<V>(beta), V(1)), V(0));
   });
 }
 
@@ -68,7 +69,7 @@ void hard_sigmoid(OpContext& ctx) {
 void hard_swish(OpContext& ctx) {
   unary_float(ctx, [](auto v) {
     using V = decltype(v);
-    return v * std::max(V(0), std::min(V(1), v / V(6) + V(0.5)));
+    return v * std::max(std::min(v / V(6) + V(0.5), V(1)), V(0));
   });
 }
 

@@ -6,7 +6,7 @@ namespace hone {
 namespace {
 
 void relu(OpContext& ctx) {
-  unary_numeric(ctx, [](auto v) { return v > decltype(v)(0) ? v : decltype(v)(0); });
+  unary_numeric(ctx, [](auto v) { return v < decltype(v)(0) ? decltype(v)(0) : v; });  // NaN stays NaN
 }
 
 }  // namespace

@@ -30,6 +30,16 @@ template <size_t N, typename F>
 void for_each_broadcast_n(const Shape& out, const std::array<const Shape*, N>& ins, F&& f) {
   int64_t n = shape_numel(out);
   if (n == 0) return;
+  bool same = true;
+  for (size_t k = 0; k < N; ++k) same = same && *ins[k] == out;
+  if (same) {
+    std::array<int64_t, N> pos{};
+    for (int64_t i = 0; i < n; ++i) {
+      pos.fill(i);
+      f(i, pos);
+    }
+    return;
+  }
   std::array<std::vector<int64_t>, N> strides;
   for (size_t k = 0; k < N; ++k) strides[k] = broadcast_strides(*ins[k], out);
   size_t r = out.size();
