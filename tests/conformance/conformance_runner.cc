@@ -311,7 +311,7 @@ int main(int argc, char** argv) {
         else if (verdict.rfind("unsupported", 0) == 0) bump(&Counts::unsupported);
         else bump(&Counts::error);
         if (is_known) bump(&Counts::known);
-        else if (verdict.rfind("unsupported", 0) != 0) unexpected.push_back(tc.name + ": " + verdict);
+        else unexpected.push_back(tc.name + ": " + verdict);
       }
       if (opt.verbose) std::cout << tc.suite << "/" << tc.name << ": " << verdict << "\n";
       if (report) report << tc.suite << "\t" << tc.name << "\t" << tc.target_op << "\t" << verdict << "\n";

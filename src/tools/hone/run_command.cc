@@ -20,6 +20,7 @@ namespace fs = std::filesystem;
 struct RunOptions {
   std::string model;
   std::vector<std::string> inputs;
+  std::vector<std::string> shapes;
   std::string output_dir;
   int threads = 0;
   uint64_t seed = 0;
@@ -122,6 +123,14 @@ int run_model(const RunOptions& o) {
     size_t k = static_cast<size_t>(&d - decl.data());
     feeds[k] = Value::of(std::move(t));
   }
+  std::unordered_map<std::string, Shape> shapes;
+  for (const std::string& arg : o.shapes) {
+    auto [name, text] = split_assignment(arg, decl, "--shape");
+    find_input(decl, name);
+    if (given.count(name)) fail("input '{}' is given with --input; --shape applies to random inputs only", name);
+    if (shapes.count(name)) fail("input '{}' is given twice with --shape", name);
+    shapes[name] = parse_shape(text, fmt::format("--shape for input '{}'", name));
+  }
   std::mt19937_64 rng(o.seed);
   std::vector<std::string> random_lines, notes;
   for (size_t k = 0; k < decl.size(); ++k) {
@@ -129,7 +138,8 @@ int run_model(const RunOptions& o) {
     const TypeInfo& type = decl[k].type;
     if (!type.is_tensor() || type.elem == DType::Undefined)
       fail("input '{}' ({}) cannot be filled randomly; give it with --input NAME=FILE.npy", decl[k].name, type.str());
-    Shape shape = concrete_input_shape(decl[k], std::nullopt, &notes);
+    auto sh = shapes.find(decl[k].name);
+    Shape shape = concrete_input_shape(decl[k], sh == shapes.end() ? std::nullopt : std::optional<Shape>(sh->second), &notes);
     Tensor t(type.elem, shape);
     std::string how = fill_random(t, rng);
     random_lines.push_back(fmt::format("  '{}': {} [{}], {}", decl[k].name, dtype_label(type.elem), shape_str(shape), how));
@@ -211,6 +221,8 @@ Command add_run_command(CLI::App& root) {
   CLI::App* app = root.add_subcommand("run", "Run a model once on given or random inputs and summarize its outputs");
   app->add_option("MODEL", o->model, "ONNX model file")->required();
   app->add_option("--input", o->inputs, "Feed an input from a .npy file (repeatable)")->type_name("NAME=FILE.npy");
+  app->add_option("--shape", o->shapes, "Shape of a randomly filled input with symbolic dims (repeatable)")
+      ->type_name("NAME=D0xD1x...");
   app->add_option("--output-dir", o->output_dir, "Write each output to DIR/<output name>.npy")->type_name("DIR");
   app->add_flag("--force", o->force, "Overwrite existing files in the output folder");
   app->add_option("--threads", o->threads, "Intra-op threads (default: all cores)")
@@ -219,7 +231,7 @@ Command add_run_command(CLI::App& root) {
   app->add_option("--seed", o->seed, "Seed for inputs filled with random data (default 0)")->type_name("N");
   app->footer(
       "Inputs not given with --input are filled with seeded random data of their declared shape and type; symbolic "
-      "dimensions are set to 1.");
+      "dimensions are set to 1 unless --shape gives them.");
   return {app, [o] { return run_model(*o); }};
 }
 
