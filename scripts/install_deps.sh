@@ -9,8 +9,10 @@ PACKAGES=(
   libprotobuf-dev protobuf-compiler libonnx-dev
   libfmt-dev nlohmann-json3-dev libcli11-dev libzstd-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  nodejs npm
 )
+# Node.js and npm may come from elsewhere than Debian (the Debian packages would then conflict): take any that runs.
+command -v node >/dev/null 2>&1 || PACKAGES+=(nodejs)
+command -v npm >/dev/null 2>&1 || PACKAGES+=(npm)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
