@@ -58,6 +58,56 @@ const char* attribute_type_name(Attribute::Type t) {
   }
 }
 
+namespace {
+Attribute named(std::string name, Attribute::Type type) {
+  Attribute a;
+  a.name = std::move(name);
+  a.type = type;
+  return a;
+}
+}  // namespace
+
+Attribute Attribute::of_int(std::string name, int64_t v) {
+  Attribute a = named(std::move(name), Type::Int);
+  a.i = v;
+  return a;
+}
+Attribute Attribute::of_float(std::string name, float v) {
+  Attribute a = named(std::move(name), Type::Float);
+  a.f = v;
+  return a;
+}
+Attribute Attribute::of_string(std::string name, std::string v) {
+  Attribute a = named(std::move(name), Type::String);
+  a.s = std::move(v);
+  return a;
+}
+Attribute Attribute::of_tensor(std::string name, Tensor v) {
+  Attribute a = named(std::move(name), Type::Tensor);
+  a.t = std::move(v);
+  return a;
+}
+Attribute Attribute::of_graph(std::string name, std::shared_ptr<Graph> v) {
+  Attribute a = named(std::move(name), Type::Graph);
+  a.g = std::move(v);
+  return a;
+}
+Attribute Attribute::of_ints(std::string name, std::vector<int64_t> v) {
+  Attribute a = named(std::move(name), Type::Ints);
+  a.ints = std::move(v);
+  return a;
+}
+Attribute Attribute::of_floats(std::string name, std::vector<float> v) {
+  Attribute a = named(std::move(name), Type::Floats);
+  a.floats = std::move(v);
+  return a;
+}
+Attribute Attribute::of_strings(std::string name, std::vector<std::string> v) {
+  Attribute a = named(std::move(name), Type::Strings);
+  a.strings = std::move(v);
+  return a;
+}
+
 const Attribute* Node::find_attr(std::string_view n) const {
   for (const Attribute& a : attributes)
     if (a.name == n) return &a;

@@ -68,6 +68,16 @@ struct Attribute {
   std::vector<Tensor> tensors;
   std::vector<std::shared_ptr<Graph>> graphs;
   TypeInfo type_proto;
+
+  // Builders, for code that makes nodes (passes, tests).
+  static Attribute of_int(std::string name, int64_t v);
+  static Attribute of_float(std::string name, float v);
+  static Attribute of_string(std::string name, std::string v);
+  static Attribute of_tensor(std::string name, Tensor v);
+  static Attribute of_graph(std::string name, std::shared_ptr<Graph> v);
+  static Attribute of_ints(std::string name, std::vector<int64_t> v);
+  static Attribute of_floats(std::string name, std::vector<float> v);
+  static Attribute of_strings(std::string name, std::vector<std::string> v);
 };
 const char* attribute_type_name(Attribute::Type t);
 
