@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <iostream>
 #include <fstream>
 #include <random>
 
@@ -63,6 +64,7 @@ void expect_close(const Tensor& got, const Tensor& want, double rtol, double ato
       ++bad;
     }
   }
+  std::cout << "[ compare  ] " << what << ": max abs error " << max_err << " over " << want.numel() << " elements\n";
   EXPECT_EQ(bad, 0) << what << ": " << bad << " of " << want.numel() << " elements differ; first at " << first
                     << " (hone " << (first >= 0 ? got.get_double(first) : 0) << ", ort "
                     << (first >= 0 ? want.get_double(first) : 0) << "); max abs error " << max_err;
