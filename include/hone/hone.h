@@ -45,6 +45,9 @@ class Session {
 
   // The plan the given inputs would use (made and cached on first use).
   const struct Plan& plan_for(const std::vector<Value>& inputs);
+  // While on, every run adds each step's kernel time to its PlanStep (see plan_for); reset clears the sums.
+  void set_profiling(bool on);
+  void reset_profile();
 
  private:
   std::unique_ptr<Model> model_;

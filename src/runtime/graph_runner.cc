@@ -1,5 +1,6 @@
 #include "runtime/graph_runner.h"
 
+#include <chrono>
 #include <cstdlib>
 
 namespace hone {
@@ -70,6 +71,11 @@ const Plan& GraphRunner::plan_for(const std::vector<Value>& inputs) {
   return *slot->plan;
 }
 
+void GraphRunner::reset_profile() {
+  for (auto& [key, c] : cache_)
+    for (const PlanStep& st : c->plan->steps) st.profile_ns = st.profile_calls = 0;
+}
+
 GraphRunner& GraphRunner::subgraph_runner(const Graph& body) {
   auto it = subgraph_runners_.find(&body);
   if (it != subgraph_runners_.end()) return *it->second;
@@ -137,7 +143,14 @@ std::vector<Value> GraphRunner::execute(Cached& c, const std::vector<Value>& inp
     }
     OpContext ctx(*st.node, st.opset, in_ptrs.data(), in_ptrs.size(), outs.data(), outs.size(), opt_.threads, &sub);
     try {
-      st.kernel->run(ctx);
+      if (profiling_) {
+        auto t0 = std::chrono::steady_clock::now();
+        st.kernel->run(ctx);
+        st.profile_ns += std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count();
+        ++st.profile_calls;
+      } else {
+        st.kernel->run(ctx);
+      }
     } catch (const Error& e) {
       std::string msg = e.what();
       if (msg.find(st.node->op_type) == std::string::npos) msg = st.node->label() + ": " + msg;

@@ -23,6 +23,9 @@ class GraphRunner {
   const Plan& plan_for(const std::vector<Value>& inputs);
   const std::vector<std::string>& outer_names() const { return outer_names_; }
   const Graph& graph() const { return graph_; }
+  // Per-step timing into PlanStep::profile_ns / profile_calls (for `hone bench --profile`); off by default.
+  void set_profiling(bool on) { profiling_ = on; }
+  void reset_profile();
 
  private:
   struct Cached;
@@ -30,6 +33,7 @@ class GraphRunner {
   std::function<int64_t(const std::string&)> opset_;
   PlanOptions opt_;
   std::vector<std::string> outer_names_;
+  bool profiling_ = false;
   std::map<std::string, std::unique_ptr<Cached>> cache_;
   std::map<const Graph*, std::unique_ptr<GraphRunner>> subgraph_runners_;
   friend class StepSubgraphRunner;

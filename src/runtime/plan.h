@@ -20,6 +20,9 @@ struct PlanStep {
   std::vector<int> outputs;   // slot per node output, -1 for omitted
   std::vector<int> release;   // slots whose last use is this step
   std::vector<int> implicit;  // slots its subgraphs read from this scope
+  // Filled while profiling is on (GraphRunner::set_profiling): wall time spent in this step's kernel.
+  mutable int64_t profile_ns = 0;
+  mutable int64_t profile_calls = 0;
 };
 
 struct PlanOptions {

@@ -84,6 +84,9 @@ const Plan& Session::plan_for(const std::vector<Value>& inputs) {
   return runner_->plan_for(inputs);
 }
 
+void Session::set_profiling(bool on) { runner_->set_profiling(on); }
+void Session::reset_profile() { runner_->reset_profile(); }
+
 std::vector<Tensor> Session::run(const std::vector<std::pair<std::string, Tensor>>& feeds) {
   const auto& decl = model_->graph.inputs;
   std::vector<Value> ordered(decl.size());

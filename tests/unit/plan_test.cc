@@ -105,3 +105,23 @@ TEST(Session, ConstantSubgraphsAreFoldedAtPlanTime) {
 
 }  // namespace
 }  // namespace hone
+
+namespace hone {
+namespace {
+
+TEST(Session, ProfilingCountsEveryStepOfEveryRun) {
+  Session s(chain_model(), {.threads = 1});
+  Tensor x(DType::Float32, {4, 16});
+  s.set_profiling(true);
+  for (int i = 0; i < 3; ++i) s.run({{"x", x}});
+  const Plan& p = s.plan_for({Value::of(x)});
+  for (const PlanStep& st : p.steps) EXPECT_EQ(st.profile_calls, 3) << st.node->label();
+  s.reset_profile();
+  for (const PlanStep& st : p.steps) EXPECT_EQ(st.profile_calls, 0);
+  s.set_profiling(false);
+  s.run({{"x", x}});
+  for (const PlanStep& st : p.steps) EXPECT_EQ(st.profile_calls, 0);
+}
+
+}  // namespace
+}  // namespace hone
