@@ -4,12 +4,14 @@
 #include <CLI/CLI.hpp>
 #include <functional>
 #include <optional>
+#include <random>
 #include <string>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "ir/graph.h"
+#include "ops/value.h"
 
 namespace hone::cli {
 
@@ -20,6 +22,7 @@ struct Command {
 
 Command add_run_command(CLI::App& root);
 Command add_inspect_command(CLI::App& root);
+Command add_bench_command(CLI::App& root);
 
 // "NAME=VALUE" given for one of `known` names. The longest known name followed by '=' wins (names may hold '='); a
 // name not known splits at the first '='. Throws a usage-style hone::Error naming `flag` when there is no '='.
@@ -33,6 +36,28 @@ const ValueInfo& find_input(const std::vector<ValueInfo>& inputs, const std::str
 // A concrete shape for an input: `given` when present (checked against the declared rank and fixed dims), else the
 // declared shape with every symbolic or unknown dim set to 1. `notes` receives a line per dim so defaulted.
 Shape concrete_input_shape(const ValueInfo& input, const std::optional<Shape>& given, std::vector<std::string>* notes);
+
+// Feeds for a session's inputs, as `hone run` and `hone bench` build them: `--input NAME=FILE.npy` files, the rest
+// filled with seeded random data of the declared shape (symbolic dims set to 1, or as `--shape NAME=DIMS` gives them).
+// With `batch`, the leading dim of every input read or filled is the batch: a symbolic one is set to it, a fixed one
+// (or a file's) must equal it.
+struct FeedRequest {
+  std::vector<std::string> inputs;  // "NAME=FILE.npy"
+  std::vector<std::string> shapes;  // "NAME=DIMS"
+  uint64_t seed = 0;
+  std::optional<int64_t> batch;
+};
+struct Feeds {
+  std::vector<Value> values;              // in the order of the declared inputs
+  std::vector<std::string> file_lines;    // "input 'x' from f.npy: float32 [1x4]", one per file
+  std::vector<std::string> random_lines;  // "  'x': float32 [1x4], uniform in [-1, 1)", one per random input
+  std::vector<std::string> notes;         // dims defaulted to 1
+};
+Feeds make_feeds(const std::vector<ValueInfo>& decl, const FeedRequest& request);
+// Fills `t` with values every op accepts (floats uniform in [-1, 1), integers in [0, 10), bools 0/1); says which.
+std::string fill_random(Tensor& t, std::mt19937_64& rng);
+// A .npy file for input `decl`, checked against its declared element type and shape.
+Tensor read_input_file(const ValueInfo& decl, const std::string& path);
 
 // "1.23 M", "456", "7.8 G": counts with SI prefixes; "12.3 KiB": bytes with binary ones.
 std::string human_count(double v);

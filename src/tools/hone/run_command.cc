@@ -27,29 +27,6 @@ struct RunOptions {
   bool force = false;
 };
 
-// Uniform in [-1, 1) for floating types, integers in [0, 10), bools 0/1: values every op accepts, even as indices of
-// small tensors. mt19937_64's sequence is fixed by the standard, so a seed gives the same data everywhere.
-std::string fill_random(Tensor& t, std::mt19937_64& rng) {
-  auto unit = [&rng] { return static_cast<double>(rng() >> 11) * 0x1.0p-53; };
-  if (t.dtype() == DType::Float32) {
-    for (float& v : t.span<float>()) v = static_cast<float>(unit() * 2 - 1);
-    return "uniform in [-1, 1)";
-  }
-  if (is_float(t.dtype())) {
-    for (int64_t i = 0; i < t.numel(); ++i) t.set_double(i, unit() * 2 - 1);
-    return "uniform in [-1, 1)";
-  }
-  if (t.dtype() == DType::Bool) {
-    for (int64_t i = 0; i < t.numel(); ++i) t.set_double(i, static_cast<double>(rng() & 1));
-    return "0 or 1";
-  }
-  if (is_integer(t.dtype())) {
-    for (int64_t i = 0; i < t.numel(); ++i) t.set_double(i, static_cast<double>(rng() % 10));
-    return "integers in [0, 10)";
-  }
-  fail("cannot fill an input of type {} with random data", dtype_name(t.dtype()));
-}
-
 std::string summarize(const Tensor& t) {
   if (t.dtype() == DType::String) return fmt::format("{} strings", t.numel());
   if (t.numel() == 0) return "empty";
@@ -86,23 +63,6 @@ std::string safe_file_stem(const std::string& name) {
   return out;
 }
 
-Tensor read_input_file(const ValueInfo& decl, const std::string& path) {
-  Tensor t = read_npy_file(path);
-  const TypeInfo& type = decl.type;
-  if (!type.is_tensor()) fail("input '{}' is not a tensor input; it cannot be read from {}", decl.name, path);
-  if (type.elem != DType::Undefined && t.dtype() != type.elem)
-    fail("input '{}' must be {} but {} holds {}", decl.name, dtype_label(type.elem), path, dtype_label(t.dtype()));
-  if (type.shape) {
-    const SymShape& s = *type.shape;
-    bool ok = s.size() == static_cast<size_t>(t.rank());
-    for (size_t k = 0; ok && k < s.size(); ++k) ok = !s[k].known() || s[k].value == t.shape()[k];
-    if (!ok)
-      fail("input '{}' must have shape [{}] but {} holds shape [{}]", decl.name, sym_shape_str(s), path,
-           shape_str(t.shape()));
-  }
-  return t;
-}
-
 int run_model(const RunOptions& o) {
   using Clock = std::chrono::steady_clock;
   auto t0 = Clock::now();
@@ -112,45 +72,15 @@ int run_model(const RunOptions& o) {
   fmt::print("{}\n", describe_model_header(session.model(), o.model));
   fmt::print("loaded in {:.1f} ms, {} thread{}\n", load_ms, session.threads(), session.threads() == 1 ? "" : "s");
 
-  std::vector<Value> feeds(decl.size());
-  std::set<std::string> given;
-  for (const std::string& arg : o.inputs) {
-    auto [name, path] = split_assignment(arg, decl, "--input");
-    const ValueInfo& d = find_input(decl, name);
-    if (!given.insert(name).second) fail("input '{}' is given twice with --input", name);
-    Tensor t = read_input_file(d, path);
-    fmt::print("input '{}' from {}: {} [{}]\n", name, path, dtype_label(t.dtype()), shape_str(t.shape()));
-    size_t k = static_cast<size_t>(&d - decl.data());
-    feeds[k] = Value::of(std::move(t));
+  Feeds f = make_feeds(decl, {.inputs = o.inputs, .shapes = o.shapes, .seed = o.seed, .batch = std::nullopt});
+  std::vector<Value>& feeds = f.values;
+  for (const std::string& l : f.file_lines) fmt::print("{}\n", l);
+  if (!f.random_lines.empty()) {
+    fmt::print("filled {} input{} with random data (seed {}; change it with --seed):\n", f.random_lines.size(),
+               f.random_lines.size() == 1 ? "" : "s", o.seed);
+    for (const std::string& l : f.random_lines) fmt::print("{}\n", l);
   }
-  std::unordered_map<std::string, Shape> shapes;
-  for (const std::string& arg : o.shapes) {
-    auto [name, text] = split_assignment(arg, decl, "--shape");
-    find_input(decl, name);
-    if (given.count(name)) fail("input '{}' is given with --input; --shape applies to random inputs only", name);
-    if (shapes.count(name)) fail("input '{}' is given twice with --shape", name);
-    shapes[name] = parse_shape(text, fmt::format("--shape for input '{}'", name));
-  }
-  std::mt19937_64 rng(o.seed);
-  std::vector<std::string> random_lines, notes;
-  for (size_t k = 0; k < decl.size(); ++k) {
-    if (given.count(decl[k].name)) continue;
-    const TypeInfo& type = decl[k].type;
-    if (!type.is_tensor() || type.elem == DType::Undefined)
-      fail("input '{}' ({}) cannot be filled randomly; give it with --input NAME=FILE.npy", decl[k].name, type.str());
-    auto sh = shapes.find(decl[k].name);
-    Shape shape = concrete_input_shape(decl[k], sh == shapes.end() ? std::nullopt : std::optional<Shape>(sh->second), &notes);
-    Tensor t(type.elem, shape);
-    std::string how = fill_random(t, rng);
-    random_lines.push_back(fmt::format("  '{}': {} [{}], {}", decl[k].name, dtype_label(type.elem), shape_str(shape), how));
-    feeds[k] = Value::of(std::move(t));
-  }
-  if (!random_lines.empty()) {
-    fmt::print("filled {} input{} with random data (seed {}; change it with --seed):\n", random_lines.size(),
-               random_lines.size() == 1 ? "" : "s", o.seed);
-    for (const std::string& l : random_lines) fmt::print("{}\n", l);
-  }
-  for (const std::string& n : notes) fmt::print("note: {}\n", n);
+  for (const std::string& n : f.notes) fmt::print("note: {}\n", n);
 
   auto t1 = Clock::now();
   session.plan_for(feeds);
