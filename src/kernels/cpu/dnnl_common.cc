@@ -1,0 +1,112 @@
+#include "kernels/cpu/dnnl_common.h"
+
+#include <omp.h>
+
+namespace hone::dnnl_cpu {
+
+dnnl::engine& cpu_engine() {
+  static dnnl::engine e(dnnl::engine::kind::cpu, 0);
+  return e;
+}
+
+namespace {
+dnnl::stream& thread_stream() {
+  thread_local dnnl::stream s(cpu_engine());
+  return s;
+}
+
+const char* alg_name(dnnl::algorithm a) {
+  switch (a) {
+    case dnnl::algorithm::eltwise_relu: return "relu";
+    case dnnl::algorithm::eltwise_clip: return "clip";
+    case dnnl::algorithm::eltwise_logistic: return "sigmoid";
+    case dnnl::algorithm::eltwise_linear: return "linear";
+    case dnnl::algorithm::eltwise_hardswish: return "hardswish";
+    case dnnl::algorithm::eltwise_swish: return "silu";
+    case dnnl::algorithm::eltwise_gelu_erf: return "gelu";
+    case dnnl::algorithm::eltwise_gelu_tanh: return "gelu_tanh";
+    case dnnl::algorithm::eltwise_tanh: return "tanh";
+    default: return "eltwise";
+  }
+}
+}  // namespace
+
+dnnl::primitive_attr make_attr(const PostOps& post_ops, float output_scale) {
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  if (output_scale != 1.f) attr.set_output_scales(0, {output_scale});
+  if (!post_ops.empty()) {
+    dnnl::post_ops po;
+    for (const EltwisePostOp& p : post_ops) po.append_eltwise(p.scale, p.alg, p.alpha, p.beta);
+    attr.set_post_ops(po);
+  }
+  return attr;
+}
+
+std::string post_ops_suffix(const PostOps& post_ops) {
+  std::string s;
+  for (const EltwisePostOp& p : post_ops) s += std::string("+") + alg_name(p.alg);
+  return s;
+}
+
+std::optional<Shape> concrete_f32_shape(const TypeInfo* t) {
+  if (!t || !t->is_tensor() || t->elem != DType::Float32 || !t->shape) return std::nullopt;
+  return to_concrete(*t->shape);
+}
+
+dnnl::memory::dims to_dims(const Shape& s) { return dnnl::memory::dims(s.begin(), s.end()); }
+
+dnnl::memory::desc plain_desc(const dnnl::memory::dims& dims) {
+  dnnl::memory::dims strides(dims.size(), 1);
+  for (size_t i = dims.size(); i-- > 1;) strides[i - 1] = strides[i] * std::max<dnnl::memory::dim>(dims[i], 1);
+  return dnnl::memory::desc(dims, dnnl::memory::data_type::f32, strides);
+}
+
+dnnl::memory pack_constant(const float* src, const dnnl::memory::dims& dims, const dnnl::memory::desc& src_desc,
+                           const dnnl::memory::desc& want) {
+  dnnl::memory user(src_desc, cpu_engine(), const_cast<float*>(src));
+  dnnl::memory packed(want, cpu_engine());
+  dnnl::reorder(user, packed).execute(thread_stream(), user, packed);
+  thread_stream().wait();
+  return packed;
+}
+
+int PreparedPrimitive::add(int arg, bool is_output, const dnnl::memory::desc& user, const dnnl::memory::desc& prim) {
+  Binding b{arg, is_output, dnnl::memory(user, cpu_engine(), DNNL_MEMORY_NONE), {}, {}};
+  if (user != prim) {
+    b.internal = dnnl::memory(prim, cpu_engine());
+    b.reorder = is_output ? dnnl::reorder(b.internal, b.user) : dnnl::reorder(b.user, b.internal);
+    args_[arg] = b.internal;
+  } else {
+    args_[arg] = b.user;
+  }
+  binds_.push_back(std::move(b));
+  return static_cast<int>(binds_.size()) - 1;
+}
+
+int PreparedPrimitive::add_input(int arg, const dnnl::memory::desc& user, const dnnl::memory::desc& prim) {
+  return add(arg, false, user, prim);
+}
+int PreparedPrimitive::add_output(int arg, const dnnl::memory::desc& user, const dnnl::memory::desc& prim) {
+  return add(arg, true, user, prim);
+}
+
+int PreparedPrimitive::reorders() const {
+  int n = 0;
+  for (const Binding& b : binds_) n += b.internal ? 1 : 0;
+  return n;
+}
+
+void PreparedPrimitive::execute(int threads) {
+  if (threads > 0 && omp_get_max_threads() != threads) omp_set_num_threads(threads);
+  dnnl::stream& s = thread_stream();
+  for (Binding& b : binds_)
+    if (!b.is_output && b.internal) b.reorder.execute(s, b.user, b.internal);
+  // The args map holds handles to the same memory objects as binds_, so pointers set by bind() are seen here.
+  prim_.execute(s, args_);
+  for (Binding& b : binds_)
+    if (b.is_output && b.internal) b.reorder.execute(s, b.internal, b.user);
+  s.wait();
+}
+
+}  // namespace hone::dnnl_cpu

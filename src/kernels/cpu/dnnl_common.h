@@ -1,0 +1,88 @@
+// Shared plumbing of the oneDNN-backed kernels: the CPU engine, eltwise post-ops (what planner-level fusion will hand
+// a kernel's constructor), and a prepared primitive that binds Hone's plain (row-major / NC[D]HW) tensors by pointer.
+// Everything that can be decided for a concrete shape (primitive, weight layout, reorders, scratchpad) is done once
+// when the kernel is created; run only swaps data pointers and executes.
+#pragma once
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "runtime/kernel.h"
+
+namespace hone::dnnl_cpu {
+
+dnnl::engine& cpu_engine();
+
+// One eltwise post-op applied to the primitive's result: dst = scale * alg(dst; alpha, beta). Relu is
+// {eltwise_relu, 0 (negative slope)}, Clip is {eltwise_clip, lo, hi}, LeakyRelu {eltwise_relu, alpha},
+// Sigmoid {eltwise_logistic}, HardSigmoid {eltwise_linear, alpha, beta} then {eltwise_clip, 0, 1} (oneDNN 2.6 has
+// no hardsigmoid), SiLU {eltwise_swish, 1},
+// GELU {eltwise_gelu_erf}, HardSwish {eltwise_hardswish}.
+struct EltwisePostOp {
+  dnnl::algorithm alg;
+  float alpha = 0.f;
+  float beta = 0.f;
+  float scale = 1.f;
+};
+using PostOps = std::vector<EltwisePostOp>;
+
+// Attributes with the post-ops, a user-managed scratchpad and, when != 1, a common output scale.
+dnnl::primitive_attr make_attr(const PostOps& post_ops, float output_scale = 1.f);
+// " +relu +clip" style suffix for kernel names, so the profile shows what was fused.
+std::string post_ops_suffix(const PostOps& post_ops);
+
+// The concrete shape of a float32 tensor input, or nullopt (other dtypes, unknown dims, absent input).
+std::optional<Shape> concrete_f32_shape(const TypeInfo* t);
+
+dnnl::memory::dims to_dims(const Shape& s);
+// Plain dense row-major layout for any rank (abcd... tags).
+dnnl::memory::desc plain_desc(const dnnl::memory::dims& dims);
+
+// A copy of `src` (plain, dims `dims`) in the layout `want`, made once (weights pre-packing).
+dnnl::memory pack_constant(const float* src, const dnnl::memory::dims& dims, const dnnl::memory::desc& src_desc,
+                           const dnnl::memory::desc& want);
+
+// An executable primitive with its arguments. Activation arguments are bound to user pointers at run time; when the
+// primitive chose a layout other than the user's, a reorder to/from an owned buffer is run around it.
+class PreparedPrimitive {
+ public:
+  PreparedPrimitive() = default;
+  // `pd` must have been created with make_attr (user scratchpad).
+  template <typename PD>
+  void init(const PD& pd, dnnl::primitive prim) {
+    prim_ = std::move(prim);
+    impl_ = pd.impl_info_str();
+    dnnl::memory::desc sp = pd.scratchpad_desc();
+    if (sp.get_size() > 0) args_[DNNL_ARG_SCRATCHPAD] = dnnl::memory(sp, cpu_engine());
+  }
+  // A constant argument (packed weights, bias).
+  void set_constant(int arg, dnnl::memory m) { args_[arg] = std::move(m); }
+  // An input or output the kernel binds per run: `user` is the plain layout of the Hone tensor, `prim` the
+  // primitive's. Returns the index to pass to bind.
+  int add_input(int arg, const dnnl::memory::desc& user, const dnnl::memory::desc& prim);
+  int add_output(int arg, const dnnl::memory::desc& user, const dnnl::memory::desc& prim);
+  void bind(int index, const void* data) { binds_[static_cast<size_t>(index)].user.set_data_handle(const_cast<void*>(data)); }
+  // Executes with `threads` OpenMP threads (0: leave the current setting).
+  void execute(int threads);
+  const std::string& impl() const { return impl_; }
+  int reorders() const;
+
+ private:
+  struct Binding {
+    int arg;
+    bool is_output;
+    dnnl::memory user;          // points at the Hone tensor
+    dnnl::memory internal;      // owned, the primitive's layout (null when user's layout is used directly)
+    dnnl::reorder reorder;      // user->internal (inputs) or internal->user (outputs)
+  };
+  int add(int arg, bool is_output, const dnnl::memory::desc& user, const dnnl::memory::desc& prim);
+  dnnl::primitive prim_;
+  std::string impl_;
+  std::unordered_map<int, dnnl::memory> args_;
+  std::vector<Binding> binds_;
+};
+
+}  // namespace hone::dnnl_cpu

@@ -1,0 +1,133 @@
+#include "kernels/cpu/dnnl_conv.h"
+
+#include "ops/nn/spatial.h"
+
+namespace hone::dnnl_cpu {
+namespace {
+
+using dnnl::memory;
+
+struct ConvGeometry {
+  Shape x, w, y;
+  int64_t group = 1;
+  memory::dims strides, dilations, pad_l, pad_r;
+};
+
+// Reads and validates the node against concrete shapes; nullopt when the fast path does not apply.
+std::optional<ConvGeometry> conv_geometry(const KernelQuery& q) {
+  if (q.input_types.size() < 2) return std::nullopt;
+  std::optional<Shape> x = concrete_f32_shape(q.input_types[0]);
+  const Tensor* w = q.input_constants.size() > 1 ? q.input_constants[1] : nullptr;
+  if (!x || !w || w->dtype() != DType::Float32 || x->size() < 3 || x->size() > 5 || w->shape().size() != x->size())
+    return std::nullopt;
+  bool has_bias = q.input_types.size() > 2 && q.input_types[2];
+  if (has_bias) {
+    const Tensor* b = q.input_constants[2];
+    if (!b || b->dtype() != DType::Float32 || b->rank() != 1 || b->dim(0) != w->dim(0)) return std::nullopt;
+  }
+  ConvGeometry g;
+  g.x = *x;
+  g.w = w->shape();
+  g.group = q.node.attr_int("group", 1);
+  if (g.group < 1 || g.x[1] != g.w[1] * g.group || g.w[0] % g.group != 0 || shape_numel(g.x) == 0 ||
+      shape_numel(g.w) == 0)
+    return std::nullopt;
+  size_t nd = g.x.size() - 2;
+  std::vector<int64_t> wk(g.w.begin() + 2, g.w.end());
+  std::vector<int64_t> in(g.x.begin() + 2, g.x.end());
+  try {
+    nn::WindowAttrs wa = nn::read_window_attrs(q.node, nd, &wk);
+    if (wa.kernel != wk) return std::nullopt;
+    std::vector<int64_t> pads = nn::resolve_pads(wa, in, q.node);
+    std::vector<int64_t> out = nn::window_out_dims(wa, in, pads, /*pool=*/false, q.node);
+    g.y = {g.x[0], g.w[0]};
+    g.y.insert(g.y.end(), out.begin(), out.end());
+    for (size_t i = 0; i < nd; ++i) {
+      // Negative pads (allowed by some exporters' SAME resolution) are not something oneDNN takes.
+      if (pads[i] < 0 || pads[nd + i] < 0 || out[i] <= 0) return std::nullopt;
+      g.strides.push_back(wa.strides[i]);
+      g.dilations.push_back(wa.dilations[i] - 1);
+      g.pad_l.push_back(pads[i]);
+      // oneDNN wants the right pad that makes its output-size formula exact.
+      int64_t ek = nn::effective_kernel(wk[i], wa.dilations[i]);
+      g.pad_r.push_back((out[i] - 1) * wa.strides[i] + ek - in[i] - pads[i]);
+    }
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+  return g;
+}
+
+memory::desc weights_user_desc(const ConvGeometry& g) {
+  memory::dims d = to_dims(g.w);
+  if (g.group > 1) {
+    d[0] = g.w[0] / g.group;
+    d.insert(d.begin(), g.group);
+  }
+  return plain_desc(d);
+}
+
+dnnl::convolution_forward::primitive_desc conv_pd(const ConvGeometry& g, bool bias, const PostOps& post_ops) {
+  auto any = [](const memory::dims& d) { return memory::desc(d, memory::data_type::f32, memory::format_tag::any); };
+  memory::desc wd = weights_user_desc(g);
+  memory::desc bd = bias ? memory::desc({g.w[0]}, memory::data_type::f32, memory::format_tag::a) : memory::desc();
+  dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+                                    any(to_dims(g.x)), any(wd.dims()), bd, any(to_dims(g.y)), g.strides, g.dilations,
+                                    g.pad_l, g.pad_r);
+  return dnnl::convolution_forward::primitive_desc(d, make_attr(post_ops), cpu_engine());
+}
+
+}  // namespace
+
+bool conv_supported(const KernelQuery& q) {
+  std::optional<ConvGeometry> g = conv_geometry(q);
+  if (!g) return false;
+  try {
+    conv_pd(*g, q.input_types.size() > 2 && q.input_types[2], {});
+    return true;
+  } catch (const dnnl::error&) {
+    return false;
+  }
+}
+
+DnnlConvKernel::DnnlConvKernel(const KernelQuery& q, PostOps post_ops) : post_ops_(std::move(post_ops)) {
+  std::optional<ConvGeometry> g = conv_geometry(q);
+  if (!g) fail("{}: not supported by the oneDNN conv kernel", q.node.label());
+  bool bias = q.input_types.size() > 2 && q.input_types[2];
+  auto pd = conv_pd(*g, bias, post_ops_);
+  in_shape_ = g->x;
+  out_shape_ = g->y;
+  prim_.init(pd, dnnl::convolution_forward(pd));
+  memory::desc wd = weights_user_desc(*g);
+  prim_.set_constant(DNNL_ARG_WEIGHTS, pack_constant(q.input_constants[1]->data<float>(), wd.dims(), wd,
+                                                     pd.weights_desc()));
+  if (bias) {
+    memory::desc bd({g->w[0]}, memory::data_type::f32, memory::format_tag::a);
+    prim_.set_constant(DNNL_ARG_BIAS, pack_constant(q.input_constants[2]->data<float>(), bd.dims(), bd, bd));
+  }
+  src_ = prim_.add_input(DNNL_ARG_SRC, plain_desc(to_dims(g->x)), pd.src_desc());
+  dst_ = prim_.add_output(DNNL_ARG_DST, plain_desc(to_dims(g->y)), pd.dst_desc());
+}
+
+DnnlConvKernel::~DnnlConvKernel() = default;
+
+void DnnlConvKernel::run(OpContext& ctx) {
+  const Tensor& x = ctx.input(0);
+  if (x.dtype() != DType::Float32 || x.shape() != in_shape_)
+    fail("{}: input is {}[{}] but the kernel was planned for float[{}]", ctx.node().label(), dtype_name(x.dtype()),
+         shape_str(x.shape()), shape_str(in_shape_));
+  Tensor& y = ctx.output_uninitialized(0, DType::Float32, out_shape_);
+  prim_.bind(src_, x.raw());
+  prim_.bind(dst_, y.raw());
+  prim_.execute(ctx.threads());
+}
+
+HONE_REGISTER_KERNEL({.op = "Conv",
+                      .name = "dnnl-conv-f32",
+                      .priority = 10,
+                      .applies = conv_supported,
+                      .create = [](const KernelQuery& q) -> std::unique_ptr<Kernel> {
+                        return std::make_unique<DnnlConvKernel>(q);
+                      }});
+
+}  // namespace hone::dnnl_cpu
