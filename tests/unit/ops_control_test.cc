@@ -6,69 +6,12 @@
 
 #include <cmath>
 
-#include "hone/hone.h"
-#include "runtime/plan.h"
+#include "op_test_util.h"
 
-namespace hone {
+namespace hone::test {
 namespace {
 
-Tensor f32(Shape s, std::vector<float> v) {
-  Tensor t(DType::Float32, std::move(s));
-  EXPECT_EQ(static_cast<size_t>(t.numel()), v.size());
-  for (size_t i = 0; i < v.size(); ++i) t.data<float>()[i] = v[i];
-  return t;
-}
-Tensor i64s(std::vector<int64_t> v) { return int64_tensor(v); }
-Tensor i64(int64_t v) { return scalar_tensor(DType::Int64, v); }
 Tensor boolean(bool v) { return scalar_tensor(DType::Bool, v ? 1 : 0); }
-std::vector<float> values(const Tensor& t) {
-  std::vector<float> v;
-  for (int64_t i = 0; i < t.numel(); ++i) v.push_back(static_cast<float>(t.get_double(i)));
-  return v;
-}
-
-Attribute int_attr(const std::string& name, int64_t v) {
-  Attribute a;
-  a.name = name;
-  a.type = Attribute::Type::Int;
-  a.i = v;
-  return a;
-}
-Attribute ints_attr(const std::string& name, std::vector<int64_t> v) {
-  Attribute a;
-  a.name = name;
-  a.type = Attribute::Type::Ints;
-  a.ints = std::move(v);
-  return a;
-}
-Attribute float_attr(const std::string& name, float v) {
-  Attribute a;
-  a.name = name;
-  a.type = Attribute::Type::Float;
-  a.f = v;
-  return a;
-}
-Attribute string_attr(const std::string& name, const std::string& v) {
-  Attribute a;
-  a.name = name;
-  a.type = Attribute::Type::String;
-  a.s = v;
-  return a;
-}
-Attribute strings_attr(const std::string& name, std::vector<std::string> v) {
-  Attribute a;
-  a.name = name;
-  a.type = Attribute::Type::Strings;
-  a.strings = std::move(v);
-  return a;
-}
-Attribute graph_attr(const std::string& name, Graph g) {
-  Attribute a;
-  a.name = name;
-  a.type = Attribute::Type::Graph;
-  a.g = std::make_shared<Graph>(std::move(g));
-  return a;
-}
 
 ValueInfo tensor_info(const std::string& name, DType t = DType::Float32) { return {name, TypeInfo::tensor(t), ""}; }
 ValueInfo seq_info(const std::string& name) {
@@ -109,15 +52,17 @@ Model if_model() {
   g.name = "if";
   g.inputs = {tensor_info("cond", DType::Bool), tensor_info("x")};
   g.outputs = {tensor_info("y")};
-  g.nodes.push_back(node("If", {"cond"}, {"y"}, {graph_attr("then_branch", then_g), graph_attr("else_branch", else_g)}));
+  g.nodes.push_back(node("If", {"cond"}, {"y"},
+                         {Attribute::of_graph("then_branch", std::make_shared<Graph>(then_g)),
+                          Attribute::of_graph("else_branch", std::make_shared<Graph>(else_g))}));
   return model_of(std::move(g), 13);
 }
 
 TEST(ControlIf, RunsTheChosenBranchWithOuterScopeValues) {
   Model m = if_model();
   Tensor x = f32({3}, {1, 2, 3});
-  EXPECT_EQ(values(run(m, {Value::of(boolean(true)), Value::of(x)})[0].tensor), (std::vector<float>{2, 4, 6}));
-  EXPECT_EQ(values(run(m, {Value::of(boolean(false)), Value::of(x)})[0].tensor), (std::vector<float>{1, 4, 9}));
+  EXPECT_EQ(values<float>(run(m, {Value::of(boolean(true)), Value::of(x)})[0].tensor), (std::vector<float>{2, 4, 6}));
+  EXPECT_EQ(values<float>(run(m, {Value::of(boolean(false)), Value::of(x)})[0].tensor), (std::vector<float>{1, 4, 9}));
 }
 
 TEST(ControlIf, ConditionWithTwoElementsThrows) {
@@ -146,43 +91,43 @@ Model loop_model(bool with_m, bool with_cond, bool exit_early) {
   g.initializers["limit"] = f32({}, {5.5f});
   g.outputs = {tensor_info("final"), tensor_info("scans")};
   g.nodes.push_back(node("Loop", {with_m ? "M" : "", with_cond ? "cond" : "", "s0"}, {"final", "scans"},
-                         {graph_attr("body", body)}));
+                         {Attribute::of_graph("body", std::make_shared<Graph>(body))}));
   return model_of(std::move(g), 13);
 }
 
 TEST(ControlLoop, TripCountStacksScanOutputs) {
-  auto out = run(loop_model(true, true, false),
-                 {Value::of(i64(3)), Value::of(boolean(true)), Value::of(f32({2}, {1, 10})), Value::of(f32({2}, {0, 0}))});
-  EXPECT_EQ(values(out[0].tensor), (std::vector<float>{3, 30}));
+  auto out = run(loop_model(true, true, false), {Value::of(i64({}, {3})), Value::of(boolean(true)),
+                                                 Value::of(f32({2}, {1, 10})), Value::of(f32({2}, {0, 0}))});
+  EXPECT_EQ(values<float>(out[0].tensor), (std::vector<float>{3, 30}));
   EXPECT_EQ(out[1].tensor.shape(), (Shape{3, 2}));
-  EXPECT_EQ(values(out[1].tensor), (std::vector<float>{1, 10, 2, 20, 3, 30}));
+  EXPECT_EQ(values<float>(out[1].tensor), (std::vector<float>{1, 10, 2, 20, 3, 30}));
 }
 
 TEST(ControlLoop, ZeroTripsReturnsInitialValuesAndEmptyScans) {
-  auto out = run(loop_model(true, true, false),
-                 {Value::of(i64(0)), Value::of(boolean(true)), Value::of(f32({2}, {1, 10})), Value::of(f32({2}, {7, 8}))});
-  EXPECT_EQ(values(out[0].tensor), (std::vector<float>{7, 8}));
+  auto out = run(loop_model(true, true, false), {Value::of(i64({}, {0})), Value::of(boolean(true)),
+                                                 Value::of(f32({2}, {1, 10})), Value::of(f32({2}, {7, 8}))});
+  EXPECT_EQ(values<float>(out[0].tensor), (std::vector<float>{7, 8}));
   EXPECT_EQ(out[1].tensor.numel(), 0);
   EXPECT_EQ(out[1].tensor.shape()[0], 0);
-  auto no_start = run(loop_model(true, true, false),
-                      {Value::of(i64(5)), Value::of(boolean(false)), Value::of(f32({1}, {1})), Value::of(f32({1}, {4}))});
-  EXPECT_EQ(values(no_start[0].tensor), (std::vector<float>{4}));
+  auto no_start = run(loop_model(true, true, false), {Value::of(i64({}, {5})), Value::of(boolean(false)),
+                                                      Value::of(f32({1}, {1})), Value::of(f32({1}, {4}))});
+  EXPECT_EQ(values<float>(no_start[0].tensor), (std::vector<float>{4}));
 }
 
 TEST(ControlLoop, BodyConditionEndsAWhileLoopWithoutTripCount) {
   // sum grows by 2 until it is no longer < 5.5: 2, 4, 6.
   auto out = run(loop_model(false, true, true),
-                 {Value::of(i64(0)), Value::of(boolean(true)), Value::of(f32({}, {2})), Value::of(f32({}, {0}))});
-  EXPECT_EQ(values(out[0].tensor), (std::vector<float>{6}));
-  EXPECT_EQ(values(out[1].tensor), (std::vector<float>{2, 4, 6}));
+                 {Value::of(i64({}, {0})), Value::of(boolean(true)), Value::of(f32({}, {2})), Value::of(f32({}, {0}))});
+  EXPECT_EQ(values<float>(out[0].tensor), (std::vector<float>{6}));
+  EXPECT_EQ(values<float>(out[1].tensor), (std::vector<float>{2, 4, 6}));
   // The trip count still bounds it.
-  auto bounded = run(loop_model(true, false, true),
-                     {Value::of(i64(2)), Value::of(boolean(true)), Value::of(f32({}, {2})), Value::of(f32({}, {0}))});
-  EXPECT_EQ(values(bounded[0].tensor), (std::vector<float>{4}));
+  auto bounded = run(loop_model(true, false, true), {Value::of(i64({}, {2})), Value::of(boolean(true)),
+                                                     Value::of(f32({}, {2})), Value::of(f32({}, {0}))});
+  EXPECT_EQ(values<float>(bounded[0].tensor), (std::vector<float>{4}));
 }
 
 TEST(ControlLoop, NonScalarTripCountThrows) {
-  EXPECT_THROW(run(loop_model(true, true, false), {Value::of(i64s({1, 2})), Value::of(boolean(true)),
+  EXPECT_THROW(run(loop_model(true, true, false), {Value::of(i64v({1, 2})), Value::of(boolean(true)),
                                                     Value::of(f32({1}, {1})), Value::of(f32({1}, {0}))}),
                Error);
 }
@@ -206,15 +151,17 @@ TEST(ControlScan, Opset9AxesAndDirections) {
   g.inputs = {tensor_info("s0"), tensor_info("x")};
   g.outputs = {tensor_info("s"), tensor_info("y")};
   // x is [2, 3]; scan along axis 1 (3 steps of [2]) in reverse; the outputs stack along axis 1, reversed too.
-  g.nodes.push_back(node("Scan", {"s0", "x"}, {"s", "y"},
-                         {graph_attr("body", running_sum_body()), int_attr("num_scan_inputs", 1),
-                          ints_attr("scan_input_axes", {1}), ints_attr("scan_input_directions", {1}),
-                          ints_attr("scan_output_axes", {-1}), ints_attr("scan_output_directions", {1})}));
+  g.nodes.push_back(
+      node("Scan", {"s0", "x"}, {"s", "y"},
+           {Attribute::of_graph("body", std::make_shared<Graph>(running_sum_body())),
+            Attribute::of_int("num_scan_inputs", 1), Attribute::of_ints("scan_input_axes", {1}),
+            Attribute::of_ints("scan_input_directions", {1}), Attribute::of_ints("scan_output_axes", {-1}),
+            Attribute::of_ints("scan_output_directions", {1})}));
   auto out = run(model_of(std::move(g), 16), {Value::of(f32({2}, {0, 0})), Value::of(f32({2, 3}, {1, 2, 3, 10, 20, 30}))});
-  EXPECT_EQ(values(out[0].tensor), (std::vector<float>{6, 60}));
+  EXPECT_EQ(values<float>(out[0].tensor), (std::vector<float>{6, 60}));
   // Steps read columns 2, 1, 0 (sums 3, 5, 6) and write them to positions 2, 1, 0.
   EXPECT_EQ(out[1].tensor.shape(), (Shape{2, 3}));
-  EXPECT_EQ(values(out[1].tensor), (std::vector<float>{6, 5, 3, 60, 50, 30}));
+  EXPECT_EQ(values<float>(out[1].tensor), (std::vector<float>{6, 5, 3, 60, 50, 30}));
 }
 
 TEST(ControlScan, Opset8SequenceLensPadWithZeros) {
@@ -223,13 +170,14 @@ TEST(ControlScan, Opset8SequenceLensPadWithZeros) {
   g.inputs = {tensor_info("lens", DType::Int64), tensor_info("s0"), tensor_info("x")};
   g.outputs = {tensor_info("s"), tensor_info("y")};
   g.nodes.push_back(node("Scan", {"lens", "s0", "x"}, {"s", "y"},
-                         {graph_attr("body", running_sum_body()), int_attr("num_scan_inputs", 1)}));
+                         {Attribute::of_graph("body", std::make_shared<Graph>(running_sum_body())),
+                          Attribute::of_int("num_scan_inputs", 1)}));
   // batch 2, sequence 3, element [1].
-  auto out = run(model_of(std::move(g), 8), {Value::of(i64s({3, 1})), Value::of(f32({2, 1}, {0, 100})),
+  auto out = run(model_of(std::move(g), 8), {Value::of(i64v({3, 1})), Value::of(f32({2, 1}, {0, 100})),
                                              Value::of(f32({2, 3, 1}, {1, 2, 3, 4, 5, 6}))});
-  EXPECT_EQ(values(out[0].tensor), (std::vector<float>{6, 104}));
+  EXPECT_EQ(values<float>(out[0].tensor), (std::vector<float>{6, 104}));
   EXPECT_EQ(out[1].tensor.shape(), (Shape{2, 3, 1}));
-  EXPECT_EQ(values(out[1].tensor), (std::vector<float>{1, 3, 6, 104, 0, 0}));
+  EXPECT_EQ(values<float>(out[1].tensor), (std::vector<float>{1, 3, 6, 104, 0, 0}));
 }
 
 TEST(ControlScan, MismatchedScanLengthsThrow) {
@@ -242,7 +190,9 @@ TEST(ControlScan, MismatchedScanLengthsThrow) {
   g.name = "scan";
   g.inputs = {tensor_info("s0"), tensor_info("x1"), tensor_info("x2")};
   g.outputs = {tensor_info("s")};
-  g.nodes.push_back(node("Scan", {"s0", "x1", "x2"}, {"s"}, {graph_attr("body", body), int_attr("num_scan_inputs", 2)}));
+  g.nodes.push_back(
+      node("Scan", {"s0", "x1", "x2"}, {"s"},
+           {Attribute::of_graph("body", std::make_shared<Graph>(body)), Attribute::of_int("num_scan_inputs", 2)}));
   EXPECT_THROW(run(model_of(std::move(g), 11), {Value::of(f32({}, {0})), Value::of(f32({3}, {1, 2, 3})),
                                                 Value::of(f32({2}, {1, 2}))}),
                Error);
@@ -252,85 +202,67 @@ TEST(ControlScan, MismatchedScanLengthsThrow) {
 
 Value seq(std::vector<Tensor> items) { return Value::of_sequence(std::move(items), DType::Float32); }
 
-// One node reading a sequence `s` (and optionally a position `p`), returning whatever it returns.
+// One node reading a sequence `s` (and optionally a position or a tensor), returning whatever it returns.
 std::vector<Value> run_seq_op(const std::string& op, Value s, std::vector<Value> more, std::vector<Attribute> attrs,
-                              bool seq_out, int opset = 13) {
-  Graph g;
-  g.name = op;
-  g.inputs = {seq_info("s")};
-  std::vector<std::string> in = {"s"};
-  std::vector<Value> feeds = {std::move(s)};
-  for (size_t i = 0; i < more.size(); ++i) {
-    std::string name = "in" + std::to_string(i);
-    g.inputs.push_back(tensor_info(name, more[i].tensor.dtype()));
-    in.push_back(name);
-    feeds.push_back(std::move(more[i]));
-  }
-  g.outputs = {seq_out ? seq_info("out") : tensor_info("out")};
-  g.nodes.push_back(node(op, in, {"out"}, std::move(attrs)));
-  return run(model_of(std::move(g), opset), feeds);
+                              int opset = 13) {
+  std::vector<In> in = {std::move(s)};
+  for (Value& v : more) in.push_back(std::move(v));
+  return run_values({op, "", opset}, in, std::move(attrs));
 }
 
 TEST(ControlSequence, NegativePositionsAndOutOfRange) {
   Value s = seq({f32({1}, {1}), f32({1}, {2}), f32({1}, {3})});
-  EXPECT_EQ(values(run_seq_op("SequenceAt", s, {Value::of(i64(-1))}, {}, false)[0].tensor), (std::vector<float>{3}));
-  EXPECT_THROW(run_seq_op("SequenceAt", s, {Value::of(i64(3))}, {}, false), Error);
-  EXPECT_THROW(run_seq_op("SequenceAt", s, {Value::of(i64(-4))}, {}, false), Error);
-  auto erased = run_seq_op("SequenceErase", s, {Value::of(i64(-3))}, {}, true)[0];
+  EXPECT_EQ(values<float>(run_seq_op("SequenceAt", s, {Value::of(i64({}, {-1}))}, {})[0].tensor),
+            (std::vector<float>{3}));
+  EXPECT_THROW(run_seq_op("SequenceAt", s, {Value::of(i64({}, {3}))}, {}), Error);
+  EXPECT_THROW(run_seq_op("SequenceAt", s, {Value::of(i64({}, {-4}))}, {}), Error);
+  auto erased = run_seq_op("SequenceErase", s, {Value::of(i64({}, {-3}))}, {})[0];
   ASSERT_EQ(erased.sequence.size(), 2u);
-  EXPECT_EQ(values(erased.sequence[0]), (std::vector<float>{2}));
-  EXPECT_THROW(run_seq_op("SequenceErase", seq({}), {}, {}, true), Error);
+  EXPECT_EQ(values<float>(erased.sequence[0]), (std::vector<float>{2}));
+  EXPECT_THROW(run_seq_op("SequenceErase", seq({}), {}, {}), Error);
   // Insertion accepts position == length (append) but not beyond.
-  auto ins = run_seq_op("SequenceInsert", s, {Value::of(f32({1}, {9})), Value::of(i64(3))}, {}, true)[0];
-  EXPECT_EQ(values(ins.sequence[3]), (std::vector<float>{9}));
-  EXPECT_THROW(run_seq_op("SequenceInsert", s, {Value::of(f32({1}, {9})), Value::of(i64(4))}, {}, true), Error);
+  auto ins = run_seq_op("SequenceInsert", s, {Value::of(f32({1}, {9})), Value::of(i64({}, {3}))}, {})[0];
+  EXPECT_EQ(values<float>(ins.sequence[3]), (std::vector<float>{9}));
+  EXPECT_THROW(run_seq_op("SequenceInsert", s, {Value::of(f32({1}, {9})), Value::of(i64({}, {4}))}, {}), Error);
   // The inserted tensor's type must be the sequence's.
-  EXPECT_THROW(run_seq_op("SequenceInsert", s, {Value::of(i64s({9}))}, {}, true), Error);
-  EXPECT_EQ(run_seq_op("SequenceLength", seq({}), {}, {}, false)[0].tensor.get_int(0), 0);
+  EXPECT_THROW(run_seq_op("SequenceInsert", s, {Value::of(i64v({9}))}, {}), Error);
+  EXPECT_EQ(run_seq_op("SequenceLength", seq({}), {}, {})[0].tensor.get_int(0), 0);
 }
 
 TEST(ControlSequence, ConcatFromSequenceWithAndWithoutNewAxis) {
   Value s = seq({f32({2}, {1, 2}), f32({2}, {3, 4})});
-  Tensor stacked = run_seq_op("ConcatFromSequence", s, {}, {int_attr("axis", -1), int_attr("new_axis", 1)}, false)[0].tensor;
+  Tensor stacked =
+      run_seq_op("ConcatFromSequence", s, {}, {Attribute::of_int("axis", -1), Attribute::of_int("new_axis", 1)})[0]
+          .tensor;
   EXPECT_EQ(stacked.shape(), (Shape{2, 2}));
-  EXPECT_EQ(values(stacked), (std::vector<float>{1, 3, 2, 4}));
-  Tensor joined = run_seq_op("ConcatFromSequence", s, {}, {int_attr("axis", 0)}, false)[0].tensor;
-  EXPECT_EQ(values(joined), (std::vector<float>{1, 2, 3, 4}));
-  EXPECT_THROW(run_seq_op("ConcatFromSequence", s, {}, {int_attr("axis", 1)}, false), Error);
-  EXPECT_THROW(run_seq_op("ConcatFromSequence", seq({}), {}, {int_attr("axis", 0)}, false), Error);
+  EXPECT_EQ(values<float>(stacked), (std::vector<float>{1, 3, 2, 4}));
+  Tensor joined = run_seq_op("ConcatFromSequence", s, {}, {Attribute::of_int("axis", 0)})[0].tensor;
+  EXPECT_EQ(values<float>(joined), (std::vector<float>{1, 2, 3, 4}));
+  EXPECT_THROW(run_seq_op("ConcatFromSequence", s, {}, {Attribute::of_int("axis", 1)}), Error);
+  EXPECT_THROW(run_seq_op("ConcatFromSequence", seq({}), {}, {Attribute::of_int("axis", 0)}), Error);
   EXPECT_THROW(run_seq_op("ConcatFromSequence", seq({f32({2}, {1, 2}), f32({3}, {1, 2, 3})}), {},
-                          {int_attr("axis", 0), int_attr("new_axis", 1)}, false),
+                          {Attribute::of_int("axis", 0), Attribute::of_int("new_axis", 1)}),
                Error);
 }
 
 std::vector<Value> split_to_sequence(Tensor x, std::optional<Tensor> split, std::vector<Attribute> attrs) {
-  Graph g;
-  g.name = "split";
-  g.inputs = {tensor_info("x")};
-  std::vector<Value> feeds = {Value::of(x)};
-  std::vector<std::string> in = {"x"};
-  if (split) {
-    g.inputs.push_back(tensor_info("split", DType::Int64));
-    in.push_back("split");
-    feeds.push_back(Value::of(*split));
-  }
-  g.outputs = {seq_info("out")};
-  g.nodes.push_back(node("SplitToSequence", in, {"out"}, std::move(attrs)));
-  return run(model_of(std::move(g), 13), feeds);
+  std::vector<In> in = {{"x", x}};
+  if (split) in.push_back({"split", *split});
+  return run_values({"SplitToSequence", "", 13}, in, std::move(attrs));
 }
 
 TEST(ControlSequence, SplitToSequenceScalarSplitAndErrors) {
   Tensor x = f32({5}, {1, 2, 3, 4, 5});
-  auto parts = split_to_sequence(x, i64(2), {})[0].sequence;
+  auto parts = split_to_sequence(x, i64({}, {2}), {})[0].sequence;
   ASSERT_EQ(parts.size(), 3u);
-  EXPECT_EQ(values(parts[2]), (std::vector<float>{5}));
-  auto singles = split_to_sequence(x, std::nullopt, {int_attr("keepdims", 0)})[0].sequence;
+  EXPECT_EQ(values<float>(parts[2]), (std::vector<float>{5}));
+  auto singles = split_to_sequence(x, std::nullopt, {Attribute::of_int("keepdims", 0)})[0].sequence;
   ASSERT_EQ(singles.size(), 5u);
   EXPECT_EQ(singles[4].rank(), 0);
-  EXPECT_EQ(values(singles[4]), (std::vector<float>{5}));
-  EXPECT_THROW(split_to_sequence(x, i64s({2, 2}), {}), Error);
-  EXPECT_THROW(split_to_sequence(x, i64(0), {}), Error);
-  EXPECT_THROW(split_to_sequence(x, std::nullopt, {int_attr("axis", 1)}), Error);
+  EXPECT_EQ(values<float>(singles[4]), (std::vector<float>{5}));
+  EXPECT_THROW(split_to_sequence(x, i64v({2, 2}), {}), Error);
+  EXPECT_THROW(split_to_sequence(x, i64({}, {0}), {}), Error);
+  EXPECT_THROW(split_to_sequence(x, std::nullopt, {Attribute::of_int("axis", 1)}), Error);
 }
 
 TEST(ControlSequence, SequenceMapOverSequenceAndTensor) {
@@ -343,12 +275,13 @@ TEST(ControlSequence, SequenceMapOverSequenceAndTensor) {
   g.name = "map";
   g.inputs = {seq_info("s"), tensor_info("k")};
   g.outputs = {seq_info("out")};
-  g.nodes.push_back(node("SequenceMap", {"s", "k"}, {"out"}, {graph_attr("body", body)}));
+  g.nodes.push_back(
+      node("SequenceMap", {"s", "k"}, {"out"}, {Attribute::of_graph("body", std::make_shared<Graph>(body))}));
   Model m = model_of(std::move(g), 17);
   auto out = run(m, {seq({f32({2}, {1, 2}), f32({1}, {3})}), Value::of(f32({}, {10}))})[0];
   ASSERT_EQ(out.sequence.size(), 2u);
-  EXPECT_EQ(values(out.sequence[0]), (std::vector<float>{10, 20}));
-  EXPECT_EQ(values(out.sequence[1]), (std::vector<float>{30}));
+  EXPECT_EQ(values<float>(out.sequence[0]), (std::vector<float>{10, 20}));
+  EXPECT_EQ(values<float>(out.sequence[1]), (std::vector<float>{30}));
   auto empty = run(m, {seq({}), Value::of(f32({}, {10}))})[0];
   EXPECT_TRUE(empty.is_sequence());
   EXPECT_EQ(empty.sequence.size(), 0u);
@@ -370,7 +303,7 @@ TEST(ControlOptional, GetElementOfEmptyOptionalThrows) {
   Model m = model_of(std::move(g), 18);
   auto full = run(m, {Value::of(f32({2}, {1, 2}))});
   EXPECT_EQ(full[0].tensor.get_int(0), 1);
-  EXPECT_EQ(values(full[1].tensor), (std::vector<float>{1, 2}));
+  EXPECT_EQ(values<float>(full[1].tensor), (std::vector<float>{1, 2}));
   EXPECT_THROW(run(m, {Value{}}), Error);
 }
 
@@ -379,19 +312,9 @@ TEST(ControlOptional, GetElementOfEmptyOptionalThrows) {
 // One recurrent node over fed X, W, R, B (and optionally sequence_lens); returns Y and Y_h.
 std::vector<Value> run_rnn(const std::string& op, const Tensor& x, const Tensor& w, const Tensor& r, const Tensor& b,
                            std::vector<Attribute> attrs, std::optional<Tensor> lens = std::nullopt, int opset = 14) {
-  Graph g;
-  g.name = op;
-  g.inputs = {tensor_info("X"), tensor_info("W"), tensor_info("R"), tensor_info("B")};
-  std::vector<Value> feeds = {Value::of(x), Value::of(w), Value::of(r), Value::of(b)};
-  std::vector<std::string> in = {"X", "W", "R", "B"};
-  if (lens) {
-    g.inputs.push_back(tensor_info("lens", DType::Int32));
-    in.push_back("lens");
-    feeds.push_back(Value::of(*lens));
-  }
-  g.outputs = {tensor_info("Y"), tensor_info("Y_h")};
-  g.nodes.push_back(node(op, in, {"Y", "Y_h"}, std::move(attrs)));
-  return run(model_of(std::move(g), opset), feeds);
+  std::vector<In> in = {{"X", x}, {"W", w}, {"R", r}, {"B", b}};
+  if (lens) in.push_back({"lens", *lens});
+  return run_values({op, "", opset, 2}, in, std::move(attrs));
 }
 
 // Deterministic small values in [-0.5, 0.5).
@@ -404,7 +327,7 @@ Tensor pattern(Shape s, int seed) {
 TEST(ControlRecurrent, SimpleRnnMatchesHandComputation) {
   // H = I = 1, batch 1, two steps: h1 = tanh(0.5 * 1 + 0.1), h2 = tanh(0.5 * 2 + 0.25 * h1 + 0.1).
   auto out = run_rnn("RNN", f32({2, 1, 1}, {1, 2}), f32({1, 1, 1}, {0.5f}), f32({1, 1, 1}, {0.25f}),
-                     f32({1, 2}, {0.04f, 0.06f}), {int_attr("hidden_size", 1)});
+                     f32({1, 2}, {0.04f, 0.06f}), {Attribute::of_int("hidden_size", 1)});
   double h1 = std::tanh(0.6), h2 = std::tanh(1.1 + 0.25 * h1);
   ASSERT_EQ(out[0].tensor.shape(), (Shape{2, 1, 1, 1}));
   EXPECT_NEAR(out[0].tensor.get_double(0), h1, 1e-6);
@@ -421,13 +344,14 @@ TEST(ControlRecurrent, ReverseIsForwardOnReversedInput) {
     Tensor xr(DType::Float32, x.shape());
     for (int64_t t = 0; t < seq; ++t)
       for (int64_t k = 0; k < batch * in; ++k) xr.data<float>()[t * batch * in + k] = x.data<float>()[(seq - 1 - t) * batch * in + k];
-    auto fwd = run_rnn(op, x, w, r, b, {int_attr("hidden_size", hid)});
-    auto rev = run_rnn(op, xr, w, r, b, {int_attr("hidden_size", hid), string_attr("direction", "reverse")});
+    auto fwd = run_rnn(op, x, w, r, b, {Attribute::of_int("hidden_size", hid)});
+    auto rev =
+        run_rnn(op, xr, w, r, b, {Attribute::of_int("hidden_size", hid), Attribute::of_string("direction", "reverse")});
     for (int64_t t = 0; t < seq; ++t)
       for (int64_t k = 0; k < batch * hid; ++k)
         EXPECT_NEAR(fwd[0].tensor.get_double(t * batch * hid + k), rev[0].tensor.get_double((seq - 1 - t) * batch * hid + k), 1e-6)
             << op;
-    EXPECT_EQ(values(fwd[1].tensor), values(rev[1].tensor)) << op;
+    EXPECT_EQ(values<float>(fwd[1].tensor), values<float>(rev[1].tensor)) << op;
   }
 }
 
@@ -438,8 +362,9 @@ TEST(ControlRecurrent, BidirectionalLayout1AndSequenceLens) {
   Tensor lens(DType::Int32, {batch});
   lens.data<int32_t>()[0] = 3;
   lens.data<int32_t>()[1] = 2;
-  std::vector<Attribute> attrs = {int_attr("hidden_size", hid), string_attr("direction", "bidirectional"),
-                                  float_attr("clip", 0.3f)};
+  std::vector<Attribute> attrs = {Attribute::of_int("hidden_size", hid),
+                                  Attribute::of_string("direction", "bidirectional"),
+                                  Attribute::of_float("clip", 0.3f)};
   auto l0 = run_rnn("LSTM", x, w, r, b, attrs, lens);
   ASSERT_EQ(l0[0].tensor.shape(), (Shape{seq, 2, batch, hid}));
   ASSERT_EQ(l0[1].tensor.shape(), (Shape{2, batch, hid}));
@@ -457,7 +382,7 @@ TEST(ControlRecurrent, BidirectionalLayout1AndSequenceLens) {
   for (int64_t s = 0; s < seq; ++s)
     for (int64_t bb = 0; bb < batch; ++bb)
       for (int64_t i = 0; i < in; ++i) xb.data<float>()[(bb * seq + s) * in + i] = x.data<float>()[(s * batch + bb) * in + i];
-  attrs.push_back(int_attr("layout", 1));
+  attrs.push_back(Attribute::of_int("layout", 1));
   auto l1 = run_rnn("LSTM", xb, w, r, b, attrs, lens);
   ASSERT_EQ(l1[0].tensor.shape(), (Shape{batch, seq, 2, hid}));
   ASSERT_EQ(l1[1].tensor.shape(), (Shape{batch, 2, hid}));
@@ -470,29 +395,33 @@ TEST(ControlRecurrent, BidirectionalLayout1AndSequenceLens) {
 
 TEST(ControlRecurrent, GruLinearBeforeResetChangesTheResult) {
   Tensor x = pattern({2, 1, 2}, 1), w = pattern({1, 6, 2}, 2), r = pattern({1, 6, 2}, 3), b = pattern({1, 12}, 4);
-  auto a = run_rnn("GRU", x, w, r, b, {int_attr("hidden_size", 2)});
-  auto c = run_rnn("GRU", x, w, r, b, {int_attr("hidden_size", 2), int_attr("linear_before_reset", 1)});
-  EXPECT_NE(values(a[1].tensor), values(c[1].tensor));
+  auto a = run_rnn("GRU", x, w, r, b, {Attribute::of_int("hidden_size", 2)});
+  auto c = run_rnn("GRU", x, w, r, b, {Attribute::of_int("hidden_size", 2), Attribute::of_int("linear_before_reset", 1)});
+  EXPECT_NE(values<float>(a[1].tensor), values<float>(c[1].tensor));
 }
 
 TEST(ControlRecurrent, CustomActivationsWithAlphaBeta) {
   // RNN with Affine(alpha=2, beta=1): h = 2 * (0.5 x) + 1, R = 0.
   auto out = run_rnn("RNN", f32({1, 1, 1}, {3}), f32({1, 1, 1}, {0.5f}), f32({1, 1, 1}, {0}), f32({1, 2}, {0, 0}),
-                     {int_attr("hidden_size", 1), strings_attr("activations", {"Affine"}),
-                      [] { Attribute a; a.name = "activation_alpha"; a.type = Attribute::Type::Floats; a.floats = {2}; return a; }(),
-                      [] { Attribute a; a.name = "activation_beta"; a.type = Attribute::Type::Floats; a.floats = {1}; return a; }()});
+                     {Attribute::of_int("hidden_size", 1), Attribute::of_strings("activations", {"Affine"}),
+                      Attribute::of_floats("activation_alpha", {2}),
+                      Attribute::of_floats("activation_beta", {1})});
   EXPECT_NEAR(out[1].tensor.get_double(0), 4.0, 1e-6);
 }
 
 TEST(ControlRecurrent, BadAttributesAndShapesThrow) {
   Tensor x = pattern({2, 1, 2}, 1), w = pattern({1, 4, 2}, 2), r = pattern({1, 4, 4}, 3), b = pattern({1, 8}, 4);
-  EXPECT_THROW(run_rnn("RNN", x, w, r, b, {int_attr("hidden_size", 4), string_attr("direction", "sideways")}), Error);
-  EXPECT_THROW(run_rnn("RNN", x, w, r, b, {int_attr("hidden_size", 4), strings_attr("activations", {"Swish"})}), Error);
-  EXPECT_THROW(run_rnn("RNN", x, w, r, b, {int_attr("hidden_size", 3)}), Error);
-  EXPECT_THROW(run_rnn("RNN", x, pattern({1, 4, 3}, 2), r, b, {int_attr("hidden_size", 4)}), Error);
+  EXPECT_THROW(
+      run_rnn("RNN", x, w, r, b, {Attribute::of_int("hidden_size", 4), Attribute::of_string("direction", "sideways")}),
+      Error);
+  EXPECT_THROW(run_rnn("RNN", x, w, r, b,
+                       {Attribute::of_int("hidden_size", 4), Attribute::of_strings("activations", {"Swish"})}),
+               Error);
+  EXPECT_THROW(run_rnn("RNN", x, w, r, b, {Attribute::of_int("hidden_size", 3)}), Error);
+  EXPECT_THROW(run_rnn("RNN", x, pattern({1, 4, 3}, 2), r, b, {Attribute::of_int("hidden_size", 4)}), Error);
   Tensor lens(DType::Int32, {1});
   lens.data<int32_t>()[0] = 3;  // longer than the sequence
-  EXPECT_THROW(run_rnn("RNN", x, w, r, b, {int_attr("hidden_size", 4)}, lens), Error);
+  EXPECT_THROW(run_rnn("RNN", x, w, r, b, {Attribute::of_int("hidden_size", 4)}, lens), Error);
 }
 
 TEST(ControlRecurrent, OutputShapesAreInferredFromXAndAttributes) {
@@ -502,7 +431,7 @@ TEST(ControlRecurrent, OutputShapesAreInferredFromXAndAttributes) {
   g.initializers["W"] = pattern({2, 12, 3}, 1);
   g.initializers["R"] = pattern({2, 12, 4}, 2);
   g.outputs = {tensor_info("Y"), tensor_info("Y_h")};
-  g.nodes.push_back(node("GRU", {"X", "W", "R"}, {"Y", "Y_h"}, {string_attr("direction", "bidirectional")}));
+  g.nodes.push_back(node("GRU", {"X", "W", "R"}, {"Y", "Y_h"}, {Attribute::of_string("direction", "bidirectional")}));
   Session s(model_of(std::move(g), 14), {.threads = 1});
   Tensor x = pattern({5, 2, 3}, 3);
   const Plan& p = s.plan_for({Value::of(x)});

@@ -5,98 +5,26 @@
 #include <cmath>
 #include <limits>
 
-#include "hone/hone.h"
+#include "op_test_util.h"
 
-namespace hone {
+namespace hone::test {
 namespace {
-
-template <typename T>
-Tensor make(DType dtype, Shape shape, std::vector<T> values) {
-  Tensor t(dtype, std::move(shape));
-  EXPECT_EQ(static_cast<size_t>(t.numel()), values.size());
-  for (size_t i = 0; i < values.size(); ++i) t.data<T>()[i] = values[i];
-  return t;
-}
-Tensor f32(Shape shape, std::vector<float> v) { return make<float>(DType::Float32, std::move(shape), std::move(v)); }
-Tensor i32(Shape shape, std::vector<int32_t> v) { return make<int32_t>(DType::Int32, std::move(shape), std::move(v)); }
-
-Attribute int_attr(const std::string& name, int64_t v) {
-  Attribute a;
-  a.name = name;
-  a.type = Attribute::Type::Int;
-  a.i = v;
-  return a;
-}
-Attribute float_attr(const std::string& name, float v) {
-  Attribute a;
-  a.name = name;
-  a.type = Attribute::Type::Float;
-  a.f = v;
-  return a;
-}
-Attribute string_attr(const std::string& name, const std::string& v) {
-  Attribute a;
-  a.name = name;
-  a.type = Attribute::Type::String;
-  a.s = v;
-  return a;
-}
-
-// Runs one node of `op` at `opset` with the given inputs fed as graph inputs; returns its outputs.
-std::vector<Tensor> run_op(const std::string& op, int64_t opset, const std::vector<Tensor>& inputs,
-                           std::vector<Attribute> attrs = {}) {
-  Model m;
-  m.ir_version = 8;
-  m.opset_import = {{"", opset}};
-  Graph& g = m.graph;
-  g.name = "one_op";
-  Node n;
-  n.op_type = op;
-  n.name = "n";
-  n.attributes = std::move(attrs);
-  std::vector<std::pair<std::string, Tensor>> feeds;
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    std::string name = "in" + std::to_string(i);
-    g.inputs.push_back({name, TypeInfo::tensor(inputs[i].dtype(), to_sym_shape(inputs[i].shape())), ""});
-    n.inputs.push_back(name);
-    feeds.emplace_back(name, inputs[i]);
-  }
-  n.outputs = {"out"};
-  g.outputs.push_back({"out", TypeInfo::tensor(DType::Undefined), ""});
-  g.nodes.push_back(n);
-  Session s(std::move(m), {.threads = 1});
-  return s.run(feeds);
-}
-
-// Expects the statement to throw hone::Error whose message contains `text`.
-#define EXPECT_ERROR(text, ...)                                                 \
-  try {                                                                          \
-    __VA_ARGS__;                                                                 \
-    ADD_FAILURE() << "no error from " #__VA_ARGS__;                              \
-  } catch (const Error& e) {                                                     \
-    EXPECT_NE(std::string(e.what()).find(text), std::string::npos) << e.what(); \
-  }
-
-template <typename T>
-std::vector<T> values(const Tensor& t) {
-  return std::vector<T>(t.data<T>(), t.data<T>() + t.numel());
-}
 
 TEST(MathLegacyBroadcast, AddAlignsBAtAxis) {
   Tensor a = f32({2, 3, 2}, {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11});
   Tensor b = f32({3}, {100, 200, 300});
-  Tensor y = run_op("Add", 6, {a, b}, {int_attr("broadcast", 1), int_attr("axis", 1)})[0];
+  Tensor y = run_op("Add", 6, {a, b}, {Attribute::of_int("broadcast", 1), Attribute::of_int("axis", 1)})[0];
   EXPECT_EQ(y.shape(), (Shape{2, 3, 2}));
   EXPECT_EQ(values<float>(y), (std::vector<float>{100, 101, 202, 203, 304, 305, 106, 107, 208, 209, 310, 311}));
 }
 
 TEST(MathLegacyBroadcast, SuffixMatchingAndScalar) {
   Tensor a = f32({2, 2}, {1, 2, 3, 4});
-  Tensor y = run_op("Mul", 6, {a, f32({2}, {10, 100})}, {int_attr("broadcast", 1)})[0];
+  Tensor y = run_op("Mul", 6, {a, f32({2}, {10, 100})}, {Attribute::of_int("broadcast", 1)})[0];
   EXPECT_EQ(values<float>(y), (std::vector<float>{10, 200, 30, 400}));
-  y = run_op("Sub", 1, {a, f32({}, {1})}, {int_attr("broadcast", 1)})[0];
+  y = run_op("Sub", 1, {a, f32({}, {1})}, {Attribute::of_int("broadcast", 1)})[0];
   EXPECT_EQ(values<float>(y), (std::vector<float>{0, 1, 2, 3}));
-  Tensor p = run_op("Pow", 6, {a, f32({1}, {2})}, {int_attr("broadcast", 1)})[0];
+  Tensor p = run_op("Pow", 6, {a, f32({1}, {2})}, {Attribute::of_int("broadcast", 1)})[0];
   EXPECT_EQ(values<float>(p), (std::vector<float>{1, 4, 9, 16}));
 }
 
@@ -105,15 +33,17 @@ TEST(MathLegacyBroadcast, RefusesMismatchedShapes) {
   // Without broadcast=1 the shapes must be equal, even where numpy rules would broadcast.
   EXPECT_ERROR("broadcast attribute is not set", run_op("Add", 6, {a, f32({3}, {1, 2, 3})}));
   // B does not fit at the given axis.
-  EXPECT_ERROR("cannot broadcast shape 2 into 2x3", run_op("Add", 6, {a, f32({2}, {1, 2})}, {int_attr("broadcast", 1)}));
-  EXPECT_ERROR("at axis 2", run_op("Add", 6, {a, f32({3}, {1, 2, 3})}, {int_attr("broadcast", 1), int_attr("axis", 1 + 1)}));
+  EXPECT_ERROR("cannot broadcast shape 2 into 2x3",
+               run_op("Add", 6, {a, f32({2}, {1, 2})}, {Attribute::of_int("broadcast", 1)}));
+  EXPECT_ERROR("at axis 2", run_op("Add", 6, {a, f32({3}, {1, 2, 3})},
+                                   {Attribute::of_int("broadcast", 1), Attribute::of_int("axis", 1 + 1)}));
   // B larger than A.
-  EXPECT_ERROR("has more dims than", run_op("Div", 6, {f32({3}, {1, 2, 3}), a}, {int_attr("broadcast", 1)}));
+  EXPECT_ERROR("has more dims than", run_op("Div", 6, {f32({3}, {1, 2, 3}), a}, {Attribute::of_int("broadcast", 1)}));
 }
 
 TEST(MathLegacyBroadcast, ComparisonsAndLogicToo) {
   Tensor y = run_op("Less", 6, {f32({2, 2}, {1, 5, 1, 5}), f32({2}, {2, 3})},
-                    {int_attr("broadcast", 1), int_attr("axis", 0)})[0];
+                    {Attribute::of_int("broadcast", 1), Attribute::of_int("axis", 0)})[0];
   EXPECT_EQ(y.dtype(), DType::Bool);
   EXPECT_EQ(values<uint8_t>(y), (std::vector<uint8_t>{1, 0, 1, 0}));
 }
@@ -151,11 +81,11 @@ TEST(MathMod, IntegerSignFollowsDivisorUnlessFmod) {
   Tensor a = i32({4}, {-7, 7, -7, 7});
   Tensor b = i32({4}, {3, -3, -3, 3});
   EXPECT_EQ(values<int32_t>(run_op("Mod", 13, {a, b})[0]), (std::vector<int32_t>{2, -2, -1, 1}));
-  EXPECT_EQ(values<int32_t>(run_op("Mod", 13, {a, b}, {int_attr("fmod", 1)})[0]),
+  EXPECT_EQ(values<int32_t>(run_op("Mod", 13, {a, b}, {Attribute::of_int("fmod", 1)})[0]),
             (std::vector<int32_t>{-1, 1, -1, 1}));
   // Floats need fmod=1.
   EXPECT_ERROR("fmod must be 1", run_op("Mod", 13, {f32({1}, {1}), f32({1}, {2})}));
-  Tensor f = run_op("Mod", 13, {f32({2}, {-7.5f, 7.5f}), f32({2}, {2, -2})}, {int_attr("fmod", 1)})[0];
+  Tensor f = run_op("Mod", 13, {f32({2}, {-7.5f, 7.5f}), f32({2}, {2, -2})}, {Attribute::of_int("fmod", 1)})[0];
   EXPECT_EQ(values<float>(f), (std::vector<float>{-1.5f, 1.5f}));
 }
 
@@ -178,7 +108,8 @@ TEST(MathRound, HalvesGoToEven) {
 }
 
 TEST(MathClip, AttributeFormBeforeOpset11) {
-  Tensor y = run_op("Clip", 6, {f32({4}, {-3, -0.25f, 0.25f, 3})}, {float_attr("min", -0.5f), float_attr("max", 0.5f)})[0];
+  Tensor y = run_op("Clip", 6, {f32({4}, {-3, -0.25f, 0.25f, 3})},
+                    {Attribute::of_float("min", -0.5f), Attribute::of_float("max", 0.5f)})[0];
   EXPECT_EQ(values<float>(y), (std::vector<float>{-0.5f, -0.25f, 0.25f, 0.5f}));
   y = run_op("Clip", 6, {f32({2}, {-1e30f, 1e30f})})[0];  // no bounds: unchanged
   EXPECT_EQ(values<float>(y), (std::vector<float>{-1e30f, 1e30f}));
@@ -242,18 +173,19 @@ TEST(MathCompare, StringEqualAndFloat16Less) {
 TEST(MathBitwise, ShiftPastWidthIsZeroAndDirectionIsChecked) {
   Tensor x = make<uint8_t>(DType::UInt8, {3}, {0xff, 0x81, 1});
   Tensor s = make<uint8_t>(DType::UInt8, {3}, {8, 1, 7});
-  EXPECT_EQ(values<uint8_t>(run_op("BitShift", 11, {x, s}, {string_attr("direction", "LEFT")})[0]),
+  EXPECT_EQ(values<uint8_t>(run_op("BitShift", 11, {x, s}, {Attribute::of_string("direction", "LEFT")})[0]),
             (std::vector<uint8_t>{0, 0x02, 0x80}));
-  EXPECT_EQ(values<uint8_t>(run_op("BitShift", 11, {x, s}, {string_attr("direction", "RIGHT")})[0]),
+  EXPECT_EQ(values<uint8_t>(run_op("BitShift", 11, {x, s}, {Attribute::of_string("direction", "RIGHT")})[0]),
             (std::vector<uint8_t>{0, 0x40, 0}));
-  EXPECT_ERROR("direction must be LEFT or RIGHT", run_op("BitShift", 11, {x, s}, {string_attr("direction", "UP")}));
+  EXPECT_ERROR("direction must be LEFT or RIGHT",
+               run_op("BitShift", 11, {x, s}, {Attribute::of_string("direction", "UP")}));
   EXPECT_ERROR("integers only", run_op("BitwiseAnd", 18, {f32({1}, {1}), f32({1}, {1})}));
 }
 
 TEST(MathIsInf, DetectsOnlyTheRequestedSign) {
   float inf = std::numeric_limits<float>::infinity();
   Tensor x = f32({4}, {inf, -inf, 1, std::numeric_limits<float>::quiet_NaN()});
-  EXPECT_EQ(values<uint8_t>(run_op("IsInf", 20, {x}, {int_attr("detect_negative", 0)})[0]),
+  EXPECT_EQ(values<uint8_t>(run_op("IsInf", 20, {x}, {Attribute::of_int("detect_negative", 0)})[0]),
             (std::vector<uint8_t>{1, 0, 0, 0}));
   EXPECT_EQ(values<uint8_t>(run_op("IsNaN", 20, {x})[0]), (std::vector<uint8_t>{0, 0, 0, 1}));
 }
@@ -263,9 +195,9 @@ TEST(MathActivations, GeluApproximationsAndBadAttribute) {
   std::vector<float> exact = values<float>(run_op("Gelu", 20, {x})[0]);
   EXPECT_NEAR(exact[0], 0.8413447f, 1e-6);
   EXPECT_NEAR(exact[1], -0.0455003f, 1e-6);
-  std::vector<float> approx = values<float>(run_op("Gelu", 20, {x}, {string_attr("approximate", "tanh")})[0]);
+  std::vector<float> approx = values<float>(run_op("Gelu", 20, {x}, {Attribute::of_string("approximate", "tanh")})[0]);
   EXPECT_NEAR(approx[0], 0.8411920f, 1e-6);
-  EXPECT_ERROR("approximate must be", run_op("Gelu", 20, {x}, {string_attr("approximate", "fast")}));
+  EXPECT_ERROR("approximate must be", run_op("Gelu", 20, {x}, {Attribute::of_string("approximate", "fast")}));
 }
 
 TEST(MathActivations, StableForLargeInputsAndHalfTypes) {
@@ -293,7 +225,7 @@ TEST(MathActivations, NaNPropagates) {
 
 TEST(MathActivations, ShrinkOnIntegers) {
   Tensor x = i32({5}, {-3, -1, 0, 1, 3});
-  Tensor y = run_op("Shrink", 9, {x}, {float_attr("lambd", 1.5f), float_attr("bias", 1.0f)})[0];
+  Tensor y = run_op("Shrink", 9, {x}, {Attribute::of_float("lambd", 1.5f), Attribute::of_float("bias", 1.0f)})[0];
   EXPECT_EQ(values<int32_t>(y), (std::vector<int32_t>{-2, 0, 0, 0, 2}));
 }
 

@@ -7,89 +7,18 @@
 #include <cmath>
 #include <random>
 
-#include "hone/hone.h"
+#include "op_test_util.h"
 #include "ops/nn/gemm_loop.h"
 
-namespace hone {
+namespace hone::test {
 namespace {
 
-Tensor floats(Shape shape, std::vector<float> v) {
-  Tensor t(DType::Float32, std::move(shape));
-  EXPECT_EQ(static_cast<size_t>(t.numel()), v.size());
-  for (size_t i = 0; i < v.size(); ++i) t.data<float>()[i] = v[i];
-  return t;
-}
-Tensor ints(Shape shape, std::vector<int64_t> v) {
-  Tensor t(DType::Int64, std::move(shape));
-  for (size_t i = 0; i < v.size(); ++i) t.data<int64_t>()[i] = v[i];
-  return t;
-}
 // Small integers in [-3, 3] so float sums are exact.
 Tensor random_ints_as(DType dt, Shape shape, uint32_t seed) {
   Tensor t(dt, std::move(shape));
   std::mt19937 rng(seed);
   for (int64_t i = 0; i < t.numel(); ++i) t.set_double(i, static_cast<double>(static_cast<int>(rng() % 7) - 3));
   return t;
-}
-
-Attribute attr_i(const std::string& name, int64_t v) {
-  Attribute a;
-  a.name = name;
-  a.type = Attribute::Type::Int;
-  a.i = v;
-  return a;
-}
-Attribute attr_f(const std::string& name, float v) {
-  Attribute a;
-  a.name = name;
-  a.type = Attribute::Type::Float;
-  a.f = v;
-  return a;
-}
-Attribute attr_ints(const std::string& name, std::vector<int64_t> v) {
-  Attribute a;
-  a.name = name;
-  a.type = Attribute::Type::Ints;
-  a.ints = std::move(v);
-  return a;
-}
-Attribute attr_s(const std::string& name, std::string v) {
-  Attribute a;
-  a.name = name;
-  a.type = Attribute::Type::String;
-  a.s = std::move(v);
-  return a;
-}
-
-// Runs one node of `op` (ai.onnx opset `opset`); inputs named "" are omitted optional inputs.
-std::vector<Tensor> run_op(const std::string& op, int64_t opset, const std::vector<std::pair<std::string, Tensor>>& inputs,
-                           int num_outputs, std::vector<Attribute> attrs = {}) {
-  Model m;
-  m.ir_version = 10;
-  m.opset_import = {{"", opset}};
-  Node node;
-  node.op_type = op;
-  node.name = "n";
-  node.attributes = std::move(attrs);
-  std::vector<std::pair<std::string, Tensor>> feeds;
-  for (const auto& [name, value] : inputs) {
-    node.inputs.push_back(name);
-    if (name.empty()) continue;
-    m.graph.inputs.push_back({name, TypeInfo::tensor(value.dtype(), to_sym_shape(value.shape())), ""});
-    feeds.push_back({name, value});
-  }
-  for (int i = 0; i < num_outputs; ++i) {
-    node.outputs.push_back("out" + std::to_string(i));
-    m.graph.outputs.push_back({"out" + std::to_string(i), TypeInfo{}, ""});
-  }
-  m.graph.nodes.push_back(node);
-  Session s(std::move(m), {.threads = 1});
-  return s.run(feeds);
-}
-
-void expect_values(const Tensor& t, const std::vector<double>& v) {
-  ASSERT_EQ(static_cast<size_t>(t.numel()), v.size());
-  for (size_t i = 0; i < v.size(); ++i) EXPECT_NEAR(t.get_double(static_cast<int64_t>(i)), v[i], 1e-5) << "at " << i;
 }
 
 // ---- GEMM loop ----
@@ -170,9 +99,9 @@ Tensor naive_conv(const Tensor& x, const Tensor& w, int64_t group, std::vector<i
 void check_conv(Shape xs, Shape ws, int64_t group, std::vector<int64_t> strides, std::vector<int64_t> dil,
                 std::vector<int64_t> pads, uint32_t seed) {
   Tensor x = random_ints_as(DType::Float32, xs, seed), w = random_ints_as(DType::Float32, ws, seed + 1);
-  std::vector<Tensor> y = run_op("Conv", 13, {{"x", x}, {"w", w}}, 1,
-                                 {attr_i("group", group), attr_ints("strides", strides), attr_ints("dilations", dil),
-                                  attr_ints("pads", pads)});
+  std::vector<Tensor> y = run_op("Conv", 13, {{"x", x}, {"w", w}},
+                                 {Attribute::of_int("group", group), Attribute::of_ints("strides", strides),
+                                  Attribute::of_ints("dilations", dil), Attribute::of_ints("pads", pads)});
   Tensor want = naive_conv(x, w, group, strides, dil, pads);
   ASSERT_EQ(y[0].shape(), want.shape());
   for (int64_t i = 0; i < want.numel(); ++i) ASSERT_EQ(y[0].data<float>()[i], want.data<float>()[i]) << i;
@@ -187,10 +116,10 @@ TEST(NnConv, MatchesDirectConvolution) {
 }
 
 TEST(NnConv, AutoPadSameLowerAndUpperDiffer) {
-  Tensor x = floats({1, 1, 1, 4}, {1, 2, 3, 4});
-  Tensor w = floats({1, 1, 1, 2}, {1, 10});
-  auto upper = run_op("Conv", 13, {{"x", x}, {"w", w}}, 1, {attr_s("auto_pad", "SAME_UPPER")});
-  auto lower = run_op("Conv", 13, {{"x", x}, {"w", w}}, 1, {attr_s("auto_pad", "SAME_LOWER")});
+  Tensor x = f32({1, 1, 1, 4}, {1, 2, 3, 4});
+  Tensor w = f32({1, 1, 1, 2}, {1, 10});
+  auto upper = run_op("Conv", 13, {{"x", x}, {"w", w}}, {Attribute::of_string("auto_pad", "SAME_UPPER")});
+  auto lower = run_op("Conv", 13, {{"x", x}, {"w", w}}, {Attribute::of_string("auto_pad", "SAME_LOWER")});
   expect_values(upper[0], {21, 32, 43, 4});   // pad at the end
   expect_values(lower[0], {10, 21, 32, 43});  // pad at the start
 }
@@ -202,28 +131,30 @@ TEST(NnConv, Float16BiasAndValidPad) {
   for (int i = 0; i < 3; ++i) x.set_double(i, i + 1);
   for (int i = 0; i < 4; ++i) w.set_double(i, i);
   b.set_double(0, 0.5), b.set_double(1, -1);
-  auto y = run_op("Conv", 22, {{"x", x}, {"w", w}, {"b", b}}, 1, {attr_s("auto_pad", "VALID")});
+  auto y = run_op("Conv", 22, {{"x", x}, {"w", w}, {"b", b}}, {Attribute::of_string("auto_pad", "VALID")});
   EXPECT_EQ(y[0].dtype(), DType::Float16);
   expect_values(y[0], {2.5, 3.5, 7, 12});  // w0 = [0,1]: 2,3 (+.5); w1 = [2,3]: 8,13 (-1)
 }
 
 TEST(NnConv, RejectsInconsistentInputs) {
-  Tensor x = floats({1, 2, 3, 3}, std::vector<float>(18, 1));
-  EXPECT_THROW(run_op("Conv", 13, {{"x", x}, {"w", floats({1, 3, 1, 1}, {1, 1, 1})}}, 1), Error);  // channels
-  EXPECT_THROW(run_op("Conv", 13, {{"x", x}, {"w", floats({3, 1, 1, 1}, {1, 1, 1})}}, 1, {attr_i("group", 2)}),
+  Tensor x = f32({1, 2, 3, 3}, std::vector<float>(18, 1));
+  EXPECT_THROW(run_op("Conv", 13, {{"x", x}, {"w", f32({1, 3, 1, 1}, {1, 1, 1})}}), Error);  // channels
+  EXPECT_THROW(run_op("Conv", 13, {{"x", x}, {"w", f32({3, 1, 1, 1}, {1, 1, 1})}}, {Attribute::of_int("group", 2)}),
                Error);  // 3 output channels into 2 groups
-  EXPECT_THROW(run_op("Conv", 13, {{"x", x}, {"w", floats({1, 2, 5, 5}, std::vector<float>(50, 1))}}, 1),
+  EXPECT_THROW(run_op("Conv", 13, {{"x", x}, {"w", f32({1, 2, 5, 5}, std::vector<float>(50, 1))}}),
                Error);  // kernel larger than the input
-  EXPECT_THROW(run_op("Conv", 13, {{"x", x}, {"w", floats({1, 2, 1, 1}, {1, 1})}}, 1, {attr_ints("pads", {-1, 0, 0, 0})}),
-               Error);
-  EXPECT_THROW(run_op("Conv", 13, {{"x", x}, {"w", floats({1, 2, 1, 1}, {1, 1})}, {"b", floats({2}, {1, 1})}}, 1),
+  EXPECT_THROW(
+      run_op("Conv", 13, {{"x", x}, {"w", f32({1, 2, 1, 1}, {1, 1})}}, {Attribute::of_ints("pads", {-1, 0, 0, 0})}),
+      Error);
+  EXPECT_THROW(run_op("Conv", 13, {{"x", x}, {"w", f32({1, 2, 1, 1}, {1, 1})}, {"b", f32({2}, {1, 1})}}),
                Error);  // bias size
-  EXPECT_THROW(run_op("Conv", 13, {{"x", x}, {"w", floats({1, 2, 1, 1}, {1, 1})}}, 1, {attr_ints("strides", {0, 1})}),
+  EXPECT_THROW(run_op("Conv", 13, {{"x", x}, {"w", f32({1, 2, 1, 1}, {1, 1})}}, {Attribute::of_ints("strides", {0, 1})}),
                Error);
 }
 
 TEST(NnConv, EmptyBatchGivesEmptyOutput) {
-  auto y = run_op("Conv", 13, {{"x", Tensor(DType::Float32, {0, 2, 3, 3})}, {"w", floats({4, 2, 2, 2}, std::vector<float>(32, 1))}}, 1);
+  auto y = run_op("Conv", 13,
+                  {{"x", Tensor(DType::Float32, {0, 2, 3, 3})}, {"w", f32({4, 2, 2, 2}, std::vector<float>(32, 1))}});
   EXPECT_EQ(y[0].shape(), (Shape{0, 4, 2, 2}));
 }
 
@@ -231,37 +162,38 @@ TEST(NnConv, EmptyBatchGivesEmptyOutput) {
 
 TEST(NnConvTranspose, StridedScatterWithOutputPaddingAndGroups) {
   // 1-D, stride 2, kernel [1, 10], output_padding 1: out = 2*(3-1) + 1 + 2 = 7.
-  auto y = run_op("ConvTranspose", 13, {{"x", floats({1, 1, 3}, {1, 2, 3})}, {"w", floats({1, 1, 2}, {1, 10})}}, 1,
-                  {attr_ints("strides", {2}), attr_ints("output_padding", {1})});
+  auto y = run_op("ConvTranspose", 13, {{"x", f32({1, 1, 3}, {1, 2, 3})}, {"w", f32({1, 1, 2}, {1, 10})}},
+                  {Attribute::of_ints("strides", {2}), Attribute::of_ints("output_padding", {1})});
   EXPECT_EQ(y[0].shape(), (Shape{1, 1, 7}));
   expect_values(y[0], {1, 10, 2, 20, 3, 30, 0});
   // Two groups of one channel each, with bias.
-  auto g = run_op("ConvTranspose", 13,
-                  {{"x", floats({1, 2, 2}, {1, 2, 3, 4})}, {"w", floats({2, 1, 2}, {1, 1, 1, -1})}, {"b", floats({2}, {0, 100})}},
-                  1, {attr_i("group", 2)});
+  auto g =
+      run_op("ConvTranspose", 13,
+             {{"x", f32({1, 2, 2}, {1, 2, 3, 4})}, {"w", f32({2, 1, 2}, {1, 1, 1, -1})}, {"b", f32({2}, {0, 100})}},
+             {Attribute::of_int("group", 2)});
   expect_values(g[0], {1, 3, 2, 103, 101, 96});
 }
 
 TEST(NnConvTranspose, OutputShapeDerivesPadsAndRejectsBadWeights) {
   // output_shape 2 from a natural size 4 (stride 1, kernel 3, input 2): total padding 2, split 1 / 1.
-  auto y = run_op("ConvTranspose", 13, {{"x", floats({1, 1, 2}, {1, 2})}, {"w", floats({1, 1, 3}, {1, 1, 1})}}, 1,
-                  {attr_ints("output_shape", {2})});
+  auto y = run_op("ConvTranspose", 13, {{"x", f32({1, 1, 2}, {1, 2})}, {"w", f32({1, 1, 3}, {1, 1, 1})}},
+                  {Attribute::of_ints("output_shape", {2})});
   expect_values(y[0], {3, 3});
-  EXPECT_THROW(run_op("ConvTranspose", 13, {{"x", floats({1, 2, 2}, {1, 2, 3, 4})}, {"w", floats({1, 1, 3}, {1, 1, 1})}}, 1),
+  EXPECT_THROW(run_op("ConvTranspose", 13, {{"x", f32({1, 2, 2}, {1, 2, 3, 4})}, {"w", f32({1, 1, 3}, {1, 1, 1})}}),
                Error);
 }
 
 // ---- MatMul / Gemm ----
 
 TEST(NnMatMul, OneDimensionalOperandsAndBroadcastBatches) {
-  auto dot = run_op("MatMul", 13, {{"a", floats({3}, {1, 2, 3})}, {"b", floats({3}, {4, 5, 6})}}, 1);
+  auto dot = run_op("MatMul", 13, {{"a", f32({3}, {1, 2, 3})}, {"b", f32({3}, {4, 5, 6})}});
   EXPECT_EQ(dot[0].rank(), 0);
   expect_values(dot[0], {32});
-  auto vm = run_op("MatMul", 13, {{"a", floats({2}, {1, 2})}, {"b", floats({2, 2, 1}, {1, 2, 3, 4})}}, 1);
+  auto vm = run_op("MatMul", 13, {{"a", f32({2}, {1, 2})}, {"b", f32({2, 2, 1}, {1, 2, 3, 4})}});
   EXPECT_EQ(vm[0].shape(), (Shape{2, 1}));
   expect_values(vm[0], {5, 11});
   // [2,1,1,2] x [3,2,1] -> [2,3,1,1]
-  auto bc = run_op("MatMul", 13, {{"a", floats({2, 1, 1, 2}, {1, 2, 3, 4})}, {"b", floats({3, 2, 1}, {1, 0, 0, 1, 1, 1})}}, 1);
+  auto bc = run_op("MatMul", 13, {{"a", f32({2, 1, 1, 2}, {1, 2, 3, 4})}, {"b", f32({3, 2, 1}, {1, 0, 0, 1, 1, 1})}});
   EXPECT_EQ(bc[0].shape(), (Shape{2, 3, 1, 1}));
   expect_values(bc[0], {1, 2, 3, 3, 4, 7});
 }
@@ -270,144 +202,156 @@ TEST(NnMatMul, IntegersWrapAndEmptyInnerDimGivesZeros) {
   Tensor a(DType::Int32, {1, 2}), b(DType::Int32, {2, 1});
   a.data<int32_t>()[0] = 1 << 30, a.data<int32_t>()[1] = 1 << 30;
   b.data<int32_t>()[0] = 2, b.data<int32_t>()[1] = 0;
-  auto y = run_op("MatMul", 13, {{"a", a}, {"b", b}}, 1);
+  auto y = run_op("MatMul", 13, {{"a", a}, {"b", b}});
   EXPECT_EQ(y[0].data<int32_t>()[0], INT32_MIN);  // 2^31 wraps
-  auto z = run_op("MatMul", 13, {{"a", floats({2, 0}, {})}, {"b", floats({0, 3}, {})}}, 1);
+  auto z = run_op("MatMul", 13, {{"a", f32({2, 0}, {})}, {"b", f32({0, 3}, {})}});
   EXPECT_EQ(z[0].shape(), (Shape{2, 3}));
   expect_values(z[0], {0, 0, 0, 0, 0, 0});
-  EXPECT_THROW(run_op("MatMul", 13, {{"a", floats({2, 3}, std::vector<float>(6))}, {"b", floats({2, 3}, std::vector<float>(6))}}, 1),
-               Error);
-  EXPECT_THROW(run_op("MatMul", 13, {{"a", floats({}, {1})}, {"b", floats({1}, {1})}}, 1), Error);  // rank 0
+  EXPECT_THROW(
+      run_op("MatMul", 13, {{"a", f32({2, 3}, std::vector<float>(6))}, {"b", f32({2, 3}, std::vector<float>(6))}}),
+      Error);
+  EXPECT_THROW(run_op("MatMul", 13, {{"a", f32({}, {1})}, {"b", f32({1}, {1})}}), Error);  // rank 0
 }
 
 TEST(NnGemm, TransposesScalesAndBroadcastsC) {
   // A^T (2x2) * B^T (2x1) * 2 + 0.5 * C(scalar 4)
-  auto y = run_op("Gemm", 13, {{"a", floats({2, 2}, {1, 2, 3, 4})}, {"b", floats({1, 2}, {1, 1})}, {"c", floats({}, {4})}}, 1,
-                  {attr_i("transA", 1), attr_i("transB", 1), attr_f("alpha", 2), attr_f("beta", 0.5f)});
+  auto y = run_op("Gemm", 13, {{"a", f32({2, 2}, {1, 2, 3, 4})}, {"b", f32({1, 2}, {1, 1})}, {"c", f32({}, {4})}},
+                  {Attribute::of_int("transA", 1), Attribute::of_int("transB", 1), Attribute::of_float("alpha", 2),
+                   Attribute::of_float("beta", 0.5f)});
   EXPECT_EQ(y[0].shape(), (Shape{2, 1}));
   expect_values(y[0], {10, 14});  // A^T rows: [1,3], [2,4]
-  EXPECT_THROW(run_op("Gemm", 13, {{"a", floats({2, 2}, {1, 2, 3, 4})}, {"b", floats({2, 2}, {1, 0, 0, 1})}, {"c", floats({3}, {1, 2, 3})}}, 1),
+  EXPECT_THROW(run_op("Gemm", 13,
+                      {{"a", f32({2, 2}, {1, 2, 3, 4})}, {"b", f32({2, 2}, {1, 0, 0, 1})}, {"c", f32({3}, {1, 2, 3})}}),
                Error);
 }
 
 TEST(NnGemm, OptionalCAndLegacyBroadcastAttribute) {
-  Tensor a = floats({1, 2}, {1, 2}), b = floats({2, 2}, {1, 0, 0, 1}), c = floats({2}, {10, 20});
-  expect_values(run_op("Gemm", 11, {{"a", a}, {"b", b}}, 1)[0], {1, 2});
-  EXPECT_THROW(run_op("Gemm", 9, {{"a", a}, {"b", b}}, 1), Error);  // C required before opset 11
-  EXPECT_THROW(run_op("Gemm", 6, {{"a", a}, {"b", b}, {"c", c}}, 1), Error);  // broadcast=0 needs C of M x N
-  expect_values(run_op("Gemm", 6, {{"a", a}, {"b", b}, {"c", c}}, 1, {attr_i("broadcast", 1)})[0], {11, 22});
-  expect_values(run_op("Gemm", 7, {{"a", a}, {"b", b}, {"c", c}}, 1)[0], {11, 22});
+  Tensor a = f32({1, 2}, {1, 2}), b = f32({2, 2}, {1, 0, 0, 1}), c = f32({2}, {10, 20});
+  expect_values(run_op("Gemm", 11, {{"a", a}, {"b", b}})[0], {1, 2});
+  EXPECT_THROW(run_op("Gemm", 9, {{"a", a}, {"b", b}}), Error);  // C required before opset 11
+  EXPECT_THROW(run_op("Gemm", 6, {{"a", a}, {"b", b}, {"c", c}}), Error);  // broadcast=0 needs C of M x N
+  expect_values(run_op("Gemm", 6, {{"a", a}, {"b", b}, {"c", c}}, {Attribute::of_int("broadcast", 1)})[0], {11, 22});
+  expect_values(run_op("Gemm", 7, {{"a", a}, {"b", b}, {"c", c}})[0], {11, 22});
 }
 
 // ---- Pools ----
 
 TEST(NnMaxPool, IndicesInBothStorageOrdersAndIntegerInput) {
-  Tensor x = floats({1, 1, 2, 3}, {1, 9, 2, 8, 3, 7});
-  auto rm = run_op("MaxPool", 12, {{"x", x}}, 2, {attr_ints("kernel_shape", {2, 2})});
+  Tensor x = f32({1, 1, 2, 3}, {1, 9, 2, 8, 3, 7});
+  auto rm = run_op("MaxPool", 12, {{"x", x}}, {Attribute::of_ints("kernel_shape", {2, 2})}, 2);
   expect_values(rm[0], {9, 9});
   expect_values(rm[1], {1, 1});
-  auto cm = run_op("MaxPool", 12, {{"x", x}}, 2, {attr_ints("kernel_shape", {2, 2}), attr_i("storage_order", 1)});
+  auto cm = run_op("MaxPool", 12, {{"x", x}},
+                   {Attribute::of_ints("kernel_shape", {2, 2}), Attribute::of_int("storage_order", 1)}, 2);
   expect_values(cm[1], {2, 2});  // (h=0, w=1) column-major: 0 + 1 * 2
   Tensor xi(DType::Int8, {1, 1, 3});
   xi.data<int8_t>()[0] = -5, xi.data<int8_t>()[1] = -7, xi.data<int8_t>()[2] = 4;
-  auto yi = run_op("MaxPool", 12, {{"x", xi}}, 1, {attr_ints("kernel_shape", {2}), attr_ints("pads", {1, 0})});
+  auto yi =
+      run_op("MaxPool", 12, {{"x", xi}}, {Attribute::of_ints("kernel_shape", {2}), Attribute::of_ints("pads", {1, 0})});
   EXPECT_EQ(yi[0].dtype(), DType::Int8);
   expect_values(yi[0], {-5, -5, 4});  // the pad never wins, even against negatives
-  EXPECT_THROW(run_op("MaxPool", 12, {{"x", x}}, 1, {attr_ints("kernel_shape", {2, 2}), attr_i("storage_order", 2)}), Error);
-  EXPECT_THROW(run_op("MaxPool", 12, {{"x", x}}, 1), Error);  // kernel_shape is required
+  EXPECT_THROW(run_op("MaxPool", 12, {{"x", x}},
+                      {Attribute::of_ints("kernel_shape", {2, 2}), Attribute::of_int("storage_order", 2)}),
+               Error);
+  EXPECT_THROW(run_op("MaxPool", 12, {{"x", x}}), Error);  // kernel_shape is required
 }
 
 TEST(NnMaxPool, CeilModeAddsPartialWindowsButNoneStartingInPadding) {
-  Tensor x = floats({1, 1, 5}, {1, 2, 3, 4, 5});
-  std::vector<Attribute> attrs = {attr_ints("kernel_shape", {2}), attr_ints("strides", {2})};
-  expect_values(run_op("MaxPool", 12, {{"x", x}}, 1, attrs)[0], {2, 4});
-  attrs.push_back(attr_i("ceil_mode", 1));
-  expect_values(run_op("MaxPool", 12, {{"x", x}}, 1, attrs)[0], {2, 4, 5});
+  Tensor x = f32({1, 1, 5}, {1, 2, 3, 4, 5});
+  std::vector<Attribute> attrs = {Attribute::of_ints("kernel_shape", {2}), Attribute::of_ints("strides", {2})};
+  expect_values(run_op("MaxPool", 12, {{"x", x}}, attrs)[0], {2, 4});
+  attrs.push_back(Attribute::of_int("ceil_mode", 1));
+  expect_values(run_op("MaxPool", 12, {{"x", x}}, attrs)[0], {2, 4, 5});
   // Input 2, kernel 1, stride 2: ceil gives 2 windows, but the second would start past the input: dropped.
-  auto y = run_op("MaxPool", 12, {{"x", floats({1, 1, 2}, {1, 2})}}, 1,
-                  {attr_ints("kernel_shape", {1}), attr_ints("strides", {2}), attr_i("ceil_mode", 1)});
+  auto y = run_op(
+      "MaxPool", 12, {{"x", f32({1, 1, 2}, {1, 2})}},
+      {Attribute::of_ints("kernel_shape", {1}), Attribute::of_ints("strides", {2}), Attribute::of_int("ceil_mode", 1)});
   expect_values(y[0], {1});
 }
 
 TEST(NnAveragePool, CountIncludePadChangesTheDivisor) {
-  Tensor x = floats({1, 1, 3}, {3, 6, 9});
-  std::vector<Attribute> attrs = {attr_ints("kernel_shape", {2}), attr_ints("pads", {1, 1})};
-  expect_values(run_op("AveragePool", 11, {{"x", x}}, 1, attrs)[0], {3, 4.5, 7.5, 9});
-  attrs.push_back(attr_i("count_include_pad", 1));
-  expect_values(run_op("AveragePool", 11, {{"x", x}}, 1, attrs)[0], {1.5, 4.5, 7.5, 4.5});
+  Tensor x = f32({1, 1, 3}, {3, 6, 9});
+  std::vector<Attribute> attrs = {Attribute::of_ints("kernel_shape", {2}), Attribute::of_ints("pads", {1, 1})};
+  expect_values(run_op("AveragePool", 11, {{"x", x}}, attrs)[0], {3, 4.5, 7.5, 9});
+  attrs.push_back(Attribute::of_int("count_include_pad", 1));
+  expect_values(run_op("AveragePool", 11, {{"x", x}}, attrs)[0], {1.5, 4.5, 7.5, 4.5});
   // Opset 19 dilations.
-  Tensor x5 = floats({1, 1, 5}, {1, 2, 3, 4, 5});
-  expect_values(run_op("AveragePool", 19, {{"x", x5}}, 1, {attr_ints("kernel_shape", {2}), attr_ints("dilations", {2})})[0],
+  Tensor x5 = f32({1, 1, 5}, {1, 2, 3, 4, 5});
+  expect_values(run_op("AveragePool", 19, {{"x", x5}},
+                       {Attribute::of_ints("kernel_shape", {2}), Attribute::of_ints("dilations", {2})})[0],
                 {2, 3, 4});
 }
 
 TEST(NnLpPool, FloatPInOpsetOneAndIntPLater) {
-  Tensor x = floats({1, 1, 2}, {3, 4});
-  expect_values(run_op("LpPool", 1, {{"x", x}}, 1, {attr_ints("kernel_shape", {2}), attr_f("p", 2)})[0], {5});
-  expect_values(run_op("LpPool", 18, {{"x", x}}, 1, {attr_ints("kernel_shape", {2}), attr_i("p", 1)})[0], {7});
-  expect_values(run_op("GlobalLpPool", 2, {{"x", x}}, 1, {attr_i("p", 2)})[0], {5});
-  EXPECT_THROW(run_op("LpPool", 18, {{"x", x}}, 1, {attr_ints("kernel_shape", {2}), attr_i("p", 0)}), Error);
+  Tensor x = f32({1, 1, 2}, {3, 4});
+  expect_values(
+      run_op("LpPool", 1, {{"x", x}}, {Attribute::of_ints("kernel_shape", {2}), Attribute::of_float("p", 2)})[0], {5});
+  expect_values(
+      run_op("LpPool", 18, {{"x", x}}, {Attribute::of_ints("kernel_shape", {2}), Attribute::of_int("p", 1)})[0], {7});
+  expect_values(run_op("GlobalLpPool", 2, {{"x", x}}, {Attribute::of_int("p", 2)})[0], {5});
+  EXPECT_THROW(run_op("LpPool", 18, {{"x", x}}, {Attribute::of_ints("kernel_shape", {2}), Attribute::of_int("p", 0)}),
+               Error);
 }
 
 TEST(NnGlobalPool, ReducesEverySpatialDim) {
-  Tensor x = floats({1, 2, 2, 2}, {1, 2, 3, 4, -1, -2, -3, -4});
-  auto avg = run_op("GlobalAveragePool", 1, {{"x", x}}, 1);
+  Tensor x = f32({1, 2, 2, 2}, {1, 2, 3, 4, -1, -2, -3, -4});
+  auto avg = run_op("GlobalAveragePool", 1, {{"x", x}});
   EXPECT_EQ(avg[0].shape(), (Shape{1, 2, 1, 1}));
   expect_values(avg[0], {2.5, -2.5});
-  expect_values(run_op("GlobalMaxPool", 1, {{"x", x}}, 1)[0], {4, -1});
+  expect_values(run_op("GlobalMaxPool", 1, {{"x", x}})[0], {4, -1});
 }
 
 TEST(NnMaxUnpool, ScattersAndRejectsOutOfRangeIndices) {
-  Tensor x = floats({1, 1, 1, 2}, {5, 6});
-  std::vector<Attribute> attrs = {attr_ints("kernel_shape", {2, 2}), attr_ints("strides", {2, 2})};
-  auto y = run_op("MaxUnpool", 11, {{"x", x}, {"i", ints({1, 1, 1, 2}, {1, 7})}}, 1, attrs);
+  Tensor x = f32({1, 1, 1, 2}, {5, 6});
+  std::vector<Attribute> attrs = {Attribute::of_ints("kernel_shape", {2, 2}), Attribute::of_ints("strides", {2, 2})};
+  auto y = run_op("MaxUnpool", 11, {{"x", x}, {"i", i64({1, 1, 1, 2}, {1, 7})}}, attrs);
   EXPECT_EQ(y[0].shape(), (Shape{1, 1, 2, 4}));
   expect_values(y[0], {0, 5, 0, 0, 0, 0, 0, 6});
-  EXPECT_THROW(run_op("MaxUnpool", 11, {{"x", x}, {"i", ints({1, 1, 1, 2}, {1, 8})}}, 1, attrs), Error);
-  EXPECT_THROW(run_op("MaxUnpool", 11, {{"x", x}, {"i", ints({1, 1, 1, 2}, {-1, 0})}}, 1, attrs), Error);
+  EXPECT_THROW(run_op("MaxUnpool", 11, {{"x", x}, {"i", i64({1, 1, 1, 2}, {1, 8})}}, attrs), Error);
+  EXPECT_THROW(run_op("MaxUnpool", 11, {{"x", x}, {"i", i64({1, 1, 1, 2}, {-1, 0})}}, attrs), Error);
 }
 
 // ---- Einsum ----
 
 TEST(NnEinsum, ImplicitOutputDiagonalsAndEllipsis) {
-  Tensor m = floats({2, 2}, {1, 2, 3, 4});
-  auto es = [](const char* e) { return attr_s("equation", e); };
-  expect_values(run_op("Einsum", 12, {{"a", m}}, 1, {es("ii")})[0], {5});         // trace (implicit: scalar)
-  expect_values(run_op("Einsum", 12, {{"a", m}}, 1, {es("ii->i")})[0], {1, 4});   // diagonal
-  expect_values(run_op("Einsum", 12, {{"a", m}}, 1, {es("ba")})[0], {1, 3, 2, 4});  // implicit output "ab": transpose
-  expect_values(run_op("Einsum", 12, {{"a", m}, {"b", m}}, 1, {es("ij,jk")})[0], {7, 10, 15, 22});
+  Tensor m = f32({2, 2}, {1, 2, 3, 4});
+  auto es = [](const char* e) { return Attribute::of_string("equation", e); };
+  expect_values(run_op("Einsum", 12, {{"a", m}}, {es("ii")})[0], {5});         // trace (implicit: scalar)
+  expect_values(run_op("Einsum", 12, {{"a", m}}, {es("ii->i")})[0], {1, 4});   // diagonal
+  expect_values(run_op("Einsum", 12, {{"a", m}}, {es("ba")})[0], {1, 3, 2, 4});  // implicit output "ab": transpose
+  expect_values(run_op("Einsum", 12, {{"a", m}, {"b", m}}, {es("ij,jk")})[0], {7, 10, 15, 22});
   // Ellipsis batch dims broadcast: [2,1,2] . [2] over the last dim.
-  auto e = run_op("Einsum", 12, {{"a", floats({2, 1, 2}, {1, 2, 3, 4})}, {"b", floats({2}, {1, 10})}}, 1, {es("...i,i->...")});
+  auto e = run_op("Einsum", 12, {{"a", f32({2, 1, 2}, {1, 2, 3, 4})}, {"b", f32({2}, {1, 10})}}, {es("...i,i->...")});
   EXPECT_EQ(e[0].shape(), (Shape{2, 1}));
   expect_values(e[0], {21, 43});
-  auto ints_out = run_op("Einsum", 12, {{"a", ints({3}, {1, 2, 3})}, {"b", ints({3}, {4, 5, 6})}}, 1, {es("i,i->")});
+  auto ints_out = run_op("Einsum", 12, {{"a", i64({3}, {1, 2, 3})}, {"b", i64({3}, {4, 5, 6})}}, {es("i,i->")});
   EXPECT_EQ(ints_out[0].data<int64_t>()[0], 32);
 }
 
 TEST(NnEinsum, RejectsMalformedEquations) {
-  Tensor m = floats({2, 3}, std::vector<float>(6, 1));
-  auto es = [](const char* e) { return attr_s("equation", e); };
-  EXPECT_THROW(run_op("Einsum", 12, {{"a", m}}, 1, {es("ij,jk->ik")}), Error);  // two terms, one input
-  EXPECT_THROW(run_op("Einsum", 12, {{"a", m}}, 1, {es("ijk->i")}), Error);     // rank mismatch
-  EXPECT_THROW(run_op("Einsum", 12, {{"a", m}}, 1, {es("ij->iz")}), Error);     // unknown output label
-  EXPECT_THROW(run_op("Einsum", 12, {{"a", m}}, 1, {es("ii->i")}), Error);      // diagonal of unequal dims
-  EXPECT_THROW(run_op("Einsum", 12, {{"a", m}}, 1, {es("ij->ii")}), Error);     // repeated output label
+  Tensor m = f32({2, 3}, std::vector<float>(6, 1));
+  auto es = [](const char* e) { return Attribute::of_string("equation", e); };
+  EXPECT_THROW(run_op("Einsum", 12, {{"a", m}}, {es("ij,jk->ik")}), Error);  // two terms, one input
+  EXPECT_THROW(run_op("Einsum", 12, {{"a", m}}, {es("ijk->i")}), Error);     // rank mismatch
+  EXPECT_THROW(run_op("Einsum", 12, {{"a", m}}, {es("ij->iz")}), Error);     // unknown output label
+  EXPECT_THROW(run_op("Einsum", 12, {{"a", m}}, {es("ii->i")}), Error);      // diagonal of unequal dims
+  EXPECT_THROW(run_op("Einsum", 12, {{"a", m}}, {es("ij->ii")}), Error);     // repeated output label
 }
 
 // ---- DeformConv ----
 
 TEST(NnDeformConv, ZeroOffsetsEqualConvAndHalfPixelOffsetsInterpolate) {
   Tensor x = random_ints_as(DType::Float32, {1, 2, 4, 4}, 11), w = random_ints_as(DType::Float32, {3, 2, 2, 2}, 12);
-  auto d = run_op("DeformConv", 19, {{"x", x}, {"w", w}, {"o", Tensor(DType::Float32, {1, 8, 3, 3})}}, 1);
-  auto c = run_op("Conv", 19, {{"x", x}, {"w", w}}, 1);
+  auto d = run_op("DeformConv", 19, {{"x", x}, {"w", w}, {"o", Tensor(DType::Float32, {1, 8, 3, 3})}});
+  auto c = run_op("Conv", 19, {{"x", x}, {"w", w}});
   ASSERT_EQ(d[0].shape(), c[0].shape());
   for (int64_t i = 0; i < c[0].numel(); ++i) EXPECT_EQ(d[0].data<float>()[i], c[0].data<float>()[i]);
   // 1x1 kernel sampling halfway between columns 0 and 1 (x offset 0.5); the last column reads half of zero padding.
   Tensor off(DType::Float32, {1, 2, 1, 2});
   off.data<float>()[2] = 0.5f, off.data<float>()[3] = 0.5f;
-  auto h = run_op("DeformConv", 19, {{"x", floats({1, 1, 1, 2}, {2, 4})}, {"w", floats({1, 1, 1, 1}, {1})}, {"o", off}}, 1);
+  auto h = run_op("DeformConv", 19, {{"x", f32({1, 1, 1, 2}, {2, 4})}, {"w", f32({1, 1, 1, 1}, {1})}, {"o", off}});
   expect_values(h[0], {3, 2});
-  EXPECT_THROW(run_op("DeformConv", 19, {{"x", x}, {"w", w}, {"o", Tensor(DType::Float32, {1, 4, 3, 3})}}, 1), Error);
+  EXPECT_THROW(run_op("DeformConv", 19, {{"x", x}, {"w", w}, {"o", Tensor(DType::Float32, {1, 4, 3, 3})}}), Error);
 }
 
 }  // namespace
