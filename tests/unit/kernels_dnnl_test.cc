@@ -8,6 +8,7 @@
 
 #include "hone/hone.h"
 #include "kernels/cpu/dnnl_conv.h"
+#include "kernels/cpu/dnnl_conv_transpose.h"
 #include "kernels/cpu/dnnl_matmul.h"
 #include "runtime/plan.h"
 #include "test_paths.h"
@@ -287,6 +288,98 @@ TEST(DnnlConv, EltwisePostOpsApply) {
   EXPECT_TRUE(close(apply_relu6(run_reference(c)), got));
 }
 
+// ------------------------------------------------------------------------------------------- ConvTranspose
+
+OneNode conv_transpose_node(const ConvCase& cc, const std::vector<int64_t>& output_padding, std::mt19937& rng) {
+  OneNode c = conv_node(cc, rng);
+  c.node.op_type = "ConvTranspose";
+  // Weights are [C_in, C_out / group, k...].
+  Shape ws = {cc.channels, cc.out_channels / cc.group};
+  ws.insert(ws.end(), cc.kernel.begin(), cc.kernel.end());
+  c.inputs[1] = random_tensor(ws, rng);
+  if (!output_padding.empty()) c.node.attributes.push_back(Attribute::of_ints("output_padding", output_padding));
+  return c;
+}
+
+TEST(DnnlConvTranspose, MatchesReference) {
+  std::mt19937 rng(23);
+  int ran = 0, v = 0;
+  for (int64_t c : {1, 3, 8, 16, 17})
+    for (int64_t s : {1, 7, 8})
+      for (int variant = 0; variant < 4; ++variant, ++v) {
+        ConvCase cc;
+        cc.channels = c;
+        cc.spatial = {s, s + 1};
+        cc.batch = v % 3 == 2 ? 3 : 1;
+        std::vector<int64_t> out_pad;
+        switch (variant) {
+          case 0:  // the usual 2x upsampling
+            cc.out_channels = 16;
+            cc.kernel = {2, 2};
+            cc.strides = {2, 2};
+            break;
+          case 1:  // 3x3 stride 2 with pads and output_padding, no bias
+            cc.out_channels = 17;
+            cc.kernel = {3, 3};
+            cc.strides = {2, 2};
+            cc.pads = {1, 0, 1, 1};
+            out_pad = {1, 1};
+            cc.bias = false;
+            break;
+          case 2:  // depthwise (group = channels), dilated
+            cc.group = c;
+            cc.out_channels = c;
+            cc.kernel = {3, 3};
+            cc.dilations = {2, 1};
+            cc.pads = {1, 1, 1, 1};
+            break;
+          case 3:  // two groups where the channels split
+            cc.group = c % 2 == 0 ? 2 : 1;
+            cc.out_channels = 8;
+            cc.kernel = {3, 2};
+            cc.strides = {1, 2};
+            break;
+        }
+        expect_matches_reference(conv_transpose_node(cc, out_pad, rng), "dnnl-convtranspose-f32", cc.str());
+        ++ran;
+      }
+  ConvCase one_d;
+  one_d.channels = 8;
+  one_d.out_channels = 15;
+  one_d.spatial = {9};
+  one_d.kernel = {4};
+  one_d.strides = {2};
+  one_d.pads = {1, 1};
+  expect_matches_reference(conv_transpose_node(one_d, {}, rng), "dnnl-convtranspose-f32", one_d.str());
+  ConvCase three_d;
+  three_d.channels = 3;
+  three_d.out_channels = 8;
+  three_d.spatial = {3, 4, 5};
+  three_d.kernel = {2, 2, 2};
+  three_d.strides = {2, 2, 2};
+  expect_matches_reference(conv_transpose_node(three_d, {}, rng), "dnnl-convtranspose-f32", three_d.str());
+  EXPECT_GE(ran, 60);
+}
+
+TEST(DnnlConvTranspose, LeavesOutputShapeAndSamePaddingToTheReference) {
+  std::mt19937 rng(29);
+  ConvCase cc;
+  cc.channels = 8;
+  cc.out_channels = 8;
+  cc.spatial = {7, 7};
+  cc.kernel = {3, 3};
+  cc.strides = {2, 2};
+  OneNode c = conv_transpose_node(cc, {}, rng);
+  c.node.attributes.push_back(Attribute::of_ints("output_shape", {14, 14}));
+  EXPECT_EQ(choose(c)->name(), "reference");
+  cc.auto_pad = "SAME_UPPER";
+  EXPECT_EQ(choose(conv_transpose_node(cc, {}, rng))->name(), "reference");
+  // output_padding beyond the end pad would need a negative oneDNN pad.
+  ConvCase p = cc;
+  p.auto_pad = "";
+  EXPECT_EQ(choose(conv_transpose_node(p, {1, 1}, rng))->name(), "reference");
+}
+
 // -------------------------------------------------------------------------------------------------- MatMul
 
 OneNode matmul_node(const Shape& a, const Shape& b, bool b_constant, std::mt19937& rng) {
@@ -400,7 +493,7 @@ void expect_all_dnnl(const std::string& path, const Shape& input_shape) {
   int fast = 0;
   for (const PlanStep& st : p.steps) {
     const std::string& op = st.node->op_type;
-    if (op != "Conv" && op != "MatMul" && op != "Gemm") continue;
+    if (op != "Conv" && op != "MatMul" && op != "Gemm" && op != "ConvTranspose") continue;
     EXPECT_EQ(st.kernel->name().rfind("dnnl-", 0), 0u) << st.node->label() << " got " << st.kernel->name();
     ++fast;
   }
