@@ -81,6 +81,7 @@ int PreparedPrimitive::add(int arg, bool is_output, const dnnl::memory::desc& us
     args_[arg] = b.user;
   }
   binds_.push_back(std::move(b));
+  exec_args_.clear();
   return static_cast<int>(binds_.size()) - 1;
 }
 
@@ -97,15 +98,30 @@ int PreparedPrimitive::reorders() const {
   return n;
 }
 
+namespace {
+// Executes a primitive through the C API with a prepared argument list (no allocation).
+void execute_raw(const dnnl::primitive& p, dnnl::stream& s, const dnnl_exec_arg_t* args, int n) {
+  dnnl::error::wrap_c_api(dnnl_primitive_execute(p.get(), s.get(), n, args), "could not execute a primitive");
+}
+}  // namespace
+
 void PreparedPrimitive::execute(int threads) {
   if (threads > 0 && omp_get_max_threads() != threads) omp_set_num_threads(threads);
+  if (exec_args_.empty())
+    for (const auto& [arg, mem] : args_) exec_args_.push_back({arg, mem.get()});
   dnnl::stream& s = thread_stream();
   for (Binding& b : binds_)
-    if (!b.is_output && b.internal) b.reorder.execute(s, b.user, b.internal);
-  // The args map holds handles to the same memory objects as binds_, so pointers set by bind() are seen here.
-  prim_.execute(s, args_);
+    if (!b.is_output && b.internal) {
+      dnnl_exec_arg_t r[2] = {{DNNL_ARG_FROM, b.user.get()}, {DNNL_ARG_TO, b.internal.get()}};
+      execute_raw(b.reorder, s, r, 2);
+    }
+  // args_ holds handles to the same memory objects as binds_, so pointers set by bind() are seen here.
+  execute_raw(prim_, s, exec_args_.data(), static_cast<int>(exec_args_.size()));
   for (Binding& b : binds_)
-    if (b.is_output && b.internal) b.reorder.execute(s, b.internal, b.user);
+    if (b.is_output && b.internal) {
+      dnnl_exec_arg_t r[2] = {{DNNL_ARG_FROM, b.internal.get()}, {DNNL_ARG_TO, b.user.get()}};
+      execute_raw(b.reorder, s, r, 2);
+    }
   s.wait();
 }
 

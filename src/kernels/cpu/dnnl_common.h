@@ -59,7 +59,10 @@ class PreparedPrimitive {
     if (sp.get_size() > 0) args_[DNNL_ARG_SCRATCHPAD] = dnnl::memory(sp, cpu_engine());
   }
   // A constant argument (packed weights, bias).
-  void set_constant(int arg, dnnl::memory m) { args_[arg] = std::move(m); }
+  void set_constant(int arg, dnnl::memory m) {
+    args_[arg] = std::move(m);
+    exec_args_.clear();
+  }
   // An input or output the kernel binds per run: `user` is the plain layout of the Hone tensor, `prim` the
   // primitive's. Returns the index to pass to bind.
   int add_input(int arg, const dnnl::memory::desc& user, const dnnl::memory::desc& prim);
@@ -83,6 +86,8 @@ class PreparedPrimitive {
   std::string impl_;
   std::unordered_map<int, dnnl::memory> args_;
   std::vector<Binding> binds_;
+  // args_ flattened for the C API, built on the first execute: the C++ execute(stream, map) would allocate per call.
+  std::vector<dnnl_exec_arg_t> exec_args_;
 };
 
 }  // namespace hone::dnnl_cpu
