@@ -7,7 +7,8 @@
 # For every model and thread count: one set of seeded random inputs is made (by ort_bench.js, saved as .npy) and fed
 # to both engines. Then REPS repetitions, ALTERNATING Hone and ORT (Hone first, then ORT, then Hone, ...), each a
 # fresh process: load, first run, WARMUP untimed runs, ITERATIONS timed runs; its p50 is kept. The table shows the
-# median over repetitions of those p50s, the ratio Hone / ORT (below 1: Hone faster), and the geometric mean of ratios.
+# median over repetitions of those p50s, the ratio Hone / ORT (below 1: Hone faster), the spread of the repetition
+# p50s, and the geometric mean of ratios. --raw keeps every repetition's p50 as TSV (model shape threads engine rep p50).
 # Also shown: the fixed cost of one call (p50 of 2000 runs of y = x + x on one float, tiny_onnx.js) in each engine.
 #
 # ORT: onnxruntime-node from node_modules (scripts/install_deps.sh installs it with ONNXRUNTIME_NODE_INSTALL=skip),
@@ -121,8 +122,8 @@ def fmt(ms):
     return f"{ms:.4g}"
 print(f"median of {reps} repetition p50s (each: {warmup} warm-up + {iters} timed runs; tiny_add: 2000), alternating engines")
 print()
-print("| model | shape | threads | Hone p50 ms | ORT p50 ms | Hone / ORT |")
-print("|---|---|---:|---:|---:|---:|")
+print("| model | shape | threads | Hone p50 ms | ORT p50 ms | Hone / ORT | Hone reps (min–max) | ORT reps (min–max) |")
+print("|---|---|---:|---:|---:|---:|---:|---:|")
 ratios = []
 for (name, shape, t), v in rows.items():
     h, o = statistics.median(v["hone"]), statistics.median(v["ort"])
@@ -130,7 +131,8 @@ for (name, shape, t), v in rows.items():
     if name != "tiny_add":
         ratios.append(ratio)
     label = "tiny_add (fixed cost per call)" if name == "tiny_add" else name
-    print(f"| {label} | {shape} | {t} | {fmt(h)} | {fmt(o)} | {ratio:.2f} |")
+    spread = lambda xs: f"{fmt(min(xs))}–{fmt(max(xs))}"
+    print(f"| {label} | {shape} | {t} | {fmt(h)} | {fmt(o)} | {ratio:.2f} | {spread(v['hone'])} | {spread(v['ort'])} |")
 if ratios:
     gm = math.exp(sum(math.log(r) for r in ratios) / len(ratios))
     print(f"\ngeometric mean of Hone / ORT over {len(ratios)} model-thread rows (tiny_add excluded): {gm:.2f}")
