@@ -96,11 +96,14 @@ measure() {
   done
 }
 
+IFS=, read -r -a model_list <<<"$models"
+IFS=, read -r -a thread_list <<<"$threads"
+for name in "${model_list[@]}"; do  # every name known before anything is measured
+  echo "$catalog" | cut -d'|' -f1 | grep -qx -- "$name" || { echo "compare_ort: unknown model '$name' (see --list)" >&2; exit 2; }
+done
 node benchmarks/tiny_onnx.js "$work/tiny_add.onnx"
 echo "fixed cost per call (y = x + x, 1 float, 1 thread)" >&2
 measure tiny_add "$work/tiny_add.onnx" 1 1 2000 "$reps"
-IFS=, read -r -a model_list <<<"$models"
-IFS=, read -r -a thread_list <<<"$threads"
 for name in "${model_list[@]}"; do
   line=$(echo "$catalog" | awk -F'|' -v n="$name" '$1 == n') || true
   [ -n "$line" ] || { echo "compare_ort: unknown model '$name' (see --list)" >&2; exit 2; }
