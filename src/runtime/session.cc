@@ -81,6 +81,9 @@ std::vector<Value> Session::run_values(const std::vector<Value>& inputs) {
 
 const Plan& Session::plan_for(const std::vector<Value>& inputs) {
   check_inputs(inputs);
+  // Kernels size their thread teams when they are created (oneDNN fixes a primitive's partitioning then), so the
+  // session's thread count must be in force at plan time too, not only at run time.
+  omp_set_num_threads(threads_);
   return runner_->plan_for(inputs);
 }
 
