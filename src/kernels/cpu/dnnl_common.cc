@@ -125,4 +125,32 @@ void PreparedPrimitive::execute(int threads) {
   s.wait();
 }
 
+DnnlWeightedKernel::~DnnlWeightedKernel() = default;
+
+void DnnlWeightedKernel::bind_constants_and_io(const KernelQuery& q, const Shape& x, const Shape& y,
+                                               const dnnl::memory::desc& user_w, const dnnl::memory::desc& prim_w,
+                                               int64_t bias_len, const dnnl::memory::desc& prim_src,
+                                               const dnnl::memory::desc& prim_dst) {
+  in_shape_ = x;
+  out_shape_ = y;
+  prim_.set_constant(DNNL_ARG_WEIGHTS, pack_constant(q.input_constants[1]->data<float>(), user_w.dims(), user_w, prim_w));
+  if (bias_len > 0) {
+    dnnl::memory::desc bd({bias_len}, dnnl::memory::data_type::f32, dnnl::memory::format_tag::a);
+    prim_.set_constant(DNNL_ARG_BIAS, pack_constant(q.input_constants[2]->data<float>(), bd.dims(), bd, bd));
+  }
+  src_ = prim_.add_input(DNNL_ARG_SRC, plain_desc(to_dims(x)), prim_src);
+  dst_ = prim_.add_output(DNNL_ARG_DST, plain_desc(to_dims(y)), prim_dst);
+}
+
+void DnnlWeightedKernel::run(OpContext& ctx) {
+  const Tensor& x = ctx.input(0);
+  if (x.dtype() != DType::Float32 || x.shape() != in_shape_)
+    fail("{}: input is {}[{}] but the kernel was planned for float[{}]", ctx.node().label(), dtype_name(x.dtype()),
+         shape_str(x.shape()), shape_str(in_shape_));
+  Tensor& y = ctx.output_uninitialized(0, DType::Float32, out_shape_);
+  prim_.bind(src_, x.raw());
+  prim_.bind(dst_, y.raw());
+  prim_.execute(ctx.threads());
+}
+
 }  // namespace hone::dnnl_cpu

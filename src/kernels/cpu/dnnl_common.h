@@ -90,4 +90,28 @@ class PreparedPrimitive {
   std::vector<dnnl_exec_arg_t> exec_args_;
 };
 
+// Conv and ConvTranspose: one activation in and one out, constant weights (input 1) and optional bias (input 2),
+// everything fixed at plan time. Subclasses build the primitive, then call bind_constants_and_io.
+class DnnlWeightedKernel : public Kernel {
+ public:
+  ~DnnlWeightedKernel() override;  // out of line: oneDNN handles are released inside libhone
+  void run(OpContext& ctx) override;
+  const std::string& impl() const { return prim_.impl(); }
+  int reorders() const { return prim_.reorders(); }
+
+ protected:
+  explicit DnnlWeightedKernel(PostOps post_ops) : post_ops_(std::move(post_ops)) {}
+  // Packs the weights from their ONNX layout `user_w` into the primitive's `prim_w`, the bias (`bias_len` channels;
+  // 0 for none), and registers the activation input `x` and output `y` with the primitive's src/dst layouts.
+  void bind_constants_and_io(const KernelQuery& q, const Shape& x, const Shape& y, const dnnl::memory::desc& user_w,
+                             const dnnl::memory::desc& prim_w, int64_t bias_len, const dnnl::memory::desc& prim_src,
+                             const dnnl::memory::desc& prim_dst);
+  PostOps post_ops_;
+  PreparedPrimitive prim_;
+
+ private:
+  Shape in_shape_, out_shape_;
+  int src_ = -1, dst_ = -1;
+};
+
 }  // namespace hone::dnnl_cpu

@@ -5,21 +5,12 @@
 
 namespace hone::dnnl_cpu {
 
-class DnnlConvKernel final : public Kernel {
+class DnnlConvKernel final : public DnnlWeightedKernel {
  public:
   // Throws hone::Error or dnnl::error when the node cannot run on oneDNN (see conv_supported).
   explicit DnnlConvKernel(const KernelQuery& q, PostOps post_ops = {});
-  ~DnnlConvKernel() override;  // out of line: oneDNN handles are released inside libhone
-  void run(OpContext& ctx) override;
+  ~DnnlConvKernel() override;
   std::string name() const override { return "dnnl-conv-f32" + post_ops_suffix(post_ops_); }
-  const std::string& impl() const { return prim_.impl(); }
-  int reorders() const { return prim_.reorders(); }
-
- private:
-  PostOps post_ops_;
-  Shape in_shape_, out_shape_;
-  PreparedPrimitive prim_;
-  int src_ = -1, dst_ = -1;
 };
 
 // Whether a Conv node can use DnnlConvKernel: float32, concrete input shape, constant weights and bias, valid

@@ -102,36 +102,16 @@ bool conv_transpose_supported(const KernelQuery& q) {
 }
 
 DnnlConvTransposeKernel::DnnlConvTransposeKernel(const KernelQuery& q, PostOps post_ops)
-    : post_ops_(std::move(post_ops)) {
+    : DnnlWeightedKernel(std::move(post_ops)) {
   std::optional<DeconvGeometry> g = deconv_geometry(q);
   if (!g) fail("{}: not supported by the oneDNN ConvTranspose kernel", q.node.label());
   auto pd = deconv_pd(*g, has_bias(q), post_ops_);
-  in_shape_ = g->x;
-  out_shape_ = g->y;
   prim_.init(pd, dnnl::deconvolution_forward(pd));
-  memory::desc wd = weights_user_desc(*g);
-  prim_.set_constant(DNNL_ARG_WEIGHTS,
-                     pack_constant(q.input_constants[1]->data<float>(), wd.dims(), wd, pd.weights_desc()));
-  if (has_bias(q)) {
-    memory::desc bd({g->y[1]}, memory::data_type::f32, memory::format_tag::a);
-    prim_.set_constant(DNNL_ARG_BIAS, pack_constant(q.input_constants[2]->data<float>(), bd.dims(), bd, bd));
-  }
-  src_ = prim_.add_input(DNNL_ARG_SRC, plain_desc(to_dims(g->x)), pd.src_desc());
-  dst_ = prim_.add_output(DNNL_ARG_DST, plain_desc(to_dims(g->y)), pd.dst_desc());
+  bind_constants_and_io(q, g->x, g->y, weights_user_desc(*g), pd.weights_desc(), has_bias(q) ? g->y[1] : 0,
+                        pd.src_desc(), pd.dst_desc());
 }
 
 DnnlConvTransposeKernel::~DnnlConvTransposeKernel() = default;
-
-void DnnlConvTransposeKernel::run(OpContext& ctx) {
-  const Tensor& x = ctx.input(0);
-  if (x.dtype() != DType::Float32 || x.shape() != in_shape_)
-    fail("{}: input is {}[{}] but the kernel was planned for float[{}]", ctx.node().label(), dtype_name(x.dtype()),
-         shape_str(x.shape()), shape_str(in_shape_));
-  Tensor& y = ctx.output_uninitialized(0, DType::Float32, out_shape_);
-  prim_.bind(src_, x.raw());
-  prim_.bind(dst_, y.raw());
-  prim_.execute(ctx.threads());
-}
 
 HONE_REGISTER_KERNEL({.op = "ConvTranspose",
                       .name = "dnnl-convtranspose-f32",

@@ -6,19 +6,11 @@
 
 namespace hone::dnnl_cpu {
 
-class DnnlConvTransposeKernel final : public Kernel {
+class DnnlConvTransposeKernel final : public DnnlWeightedKernel {
  public:
   explicit DnnlConvTransposeKernel(const KernelQuery& q, PostOps post_ops = {});
   ~DnnlConvTransposeKernel() override;
-  void run(OpContext& ctx) override;
   std::string name() const override { return "dnnl-convtranspose-f32" + post_ops_suffix(post_ops_); }
-  const std::string& impl() const { return prim_.impl(); }
-
- private:
-  PostOps post_ops_;
-  Shape in_shape_, out_shape_;
-  PreparedPrimitive prim_;
-  int src_ = -1, dst_ = -1;
 };
 
 bool conv_transpose_supported(const KernelQuery& q);
