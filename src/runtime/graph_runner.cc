@@ -44,10 +44,12 @@ std::string signature(const std::vector<Value>& inputs) {
 
 }  // namespace
 
-const Plan& GraphRunner::plan_for(const std::vector<Value>& inputs) {
+const Plan& GraphRunner::plan_for(const std::vector<Value>& inputs) { return *cached_for(inputs).plan; }
+
+GraphRunner::Cached& GraphRunner::cached_for(const std::vector<Value>& inputs) {
   std::string key = signature(inputs);
   auto it = cache_.find(key);
-  if (it != cache_.end()) return *it->second->plan;
+  if (it != cache_.end()) return *it->second;
   size_t n_formal = inputs.size() - outer_names_.size();
   std::unordered_map<std::string, TypeInfo> types;
   size_t k = 0;
@@ -68,7 +70,7 @@ const Plan& GraphRunner::plan_for(const std::vector<Value>& inputs) {
   if (cache_.size() >= 32) cache_.clear();
   auto& slot = cache_[key];
   slot = std::move(c);
-  return *slot->plan;
+  return *slot;
 }
 
 void GraphRunner::reset_profile() {
@@ -113,8 +115,7 @@ class StepSubgraphRunner final : public SubgraphRunner {
 std::vector<Value> GraphRunner::run(const std::vector<Value>& inputs) {
   size_t expected = graph_.inputs.size() + outer_names_.size();
   if (inputs.size() < expected) fail("graph '{}' needs {} inputs, given {}", graph_.name, expected, inputs.size());
-  plan_for(inputs);
-  return execute(*cache_.at(signature(inputs)), inputs);
+  return execute(cached_for(inputs), inputs);
 }
 
 std::vector<Value> GraphRunner::execute(Cached& c, const std::vector<Value>& inputs) {

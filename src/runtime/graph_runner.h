@@ -38,6 +38,7 @@ class GraphRunner {
   std::map<const Graph*, std::unique_ptr<GraphRunner>> subgraph_runners_;
   friend class StepSubgraphRunner;
   GraphRunner& subgraph_runner(const Graph& body);
+  Cached& cached_for(const std::vector<Value>& inputs);  // the plan and arena for these inputs, made on first use
   std::vector<Value> execute(Cached& c, const std::vector<Value>& inputs);
 };
 
