@@ -12,19 +12,31 @@ KernelRegistry& KernelRegistry::instance() {
 
 void KernelRegistry::add(KernelFactory f) { factories_.push_back(std::move(f)); }
 
-std::unique_ptr<Kernel> KernelRegistry::choose(const KernelQuery& q, const OpSchema& schema) const {
+const char* layout_name(Layout l) { return l == Layout::ChannelsLast ? "channels-last" : "plain"; }
+
+bool is_layout_tensor(const TypeInfo* t) {
+  if (!t || !t->is_tensor() || t->elem != DType::Float32 || !t->shape || t->shape->size() != 4) return false;
+  return to_concrete(*t->shape).has_value();
+}
+
+bool is_layout_neutral(const Shape& s) { return s.size() == 4 && (s[2] * s[3] == 1 || s[1] == 1); }
+
+const KernelFactory* KernelRegistry::best(const KernelQuery& q) const {
   // HONE_KERNELS=reference forces every node onto its reference kernel (for testing fast paths against it).
   static const bool reference_only = [] {
     const char* v = std::getenv("HONE_KERNELS");
     return v && std::strcmp(v, "reference") == 0;
   }();
-  if (!reference_only) {
-    const KernelFactory* best = nullptr;
-    for (const KernelFactory& f : factories_)
-      if (f.domain == q.node.domain && f.op == q.node.op_type && (!best || f.priority > best->priority) && f.applies(q))
-        best = &f;
-    if (best) return best->create(q);
-  }
+  if (reference_only) return nullptr;
+  const KernelFactory* best = nullptr;
+  for (const KernelFactory& f : factories_)
+    if (f.domain == q.node.domain && f.op == q.node.op_type && (!best || f.priority > best->priority) && f.applies(q))
+      best = &f;
+  return best;
+}
+
+std::unique_ptr<Kernel> KernelRegistry::choose(const KernelQuery& q, const OpSchema& schema) const {
+  if (const KernelFactory* f = best(q)) return f->create(q);
   if (!schema.compute) fail("{}: operator has no kernel", q.node.label());
   return std::make_unique<ReferenceKernel>(schema);
 }

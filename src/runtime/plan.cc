@@ -49,6 +49,10 @@ std::unique_ptr<Plan> make_plan(const Graph& g, const std::function<int64_t(cons
   auto plan = std::make_unique<Plan>();
   InferOptions io;
   io.opset = opset;
+  // A value computable from constants would otherwise be recomputed on every run, and a kernel reading it could not
+  // pre-pack it (exporters build whole weight tensors with ConstantOfShape or Expand); holding it costs the same memory
+  // the run would need, so the plan folds far larger values than inspection does.
+  io.max_folded_bytes = opt.max_folded_bytes;
   plan->types = infer_graph(g, io, input_types, outer_types);
   const GraphTypes& types = plan->types;
 

@@ -28,6 +28,7 @@ struct PlanStep {
 struct PlanOptions {
   int threads = 1;
   int64_t arena_alignment = 64;
+  int64_t max_folded_bytes = int64_t{2} << 30;  // per constant-folded value
 };
 
 struct Plan {
