@@ -4,6 +4,8 @@
 #pragma once
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <cstddef>
 #include <cstring>
 #include <random>
 #include <string>
@@ -201,6 +203,35 @@ inline Tensor random_tensor(DType dtype, const Shape& shape, uint32_t seed) {
     for (size_t i = 0; i < t.nbytes(); ++i) p[i] = static_cast<unsigned char>(rng());
   }
   return t;
+}
+
+}  // namespace hone::test
+
+namespace hone::test {
+
+// Fastest of `reps` runs of a kernel, in milliseconds, with its outputs bound to memory allocated once (as a plan
+// binds them to its arena), so that page faults of fresh outputs are not timed.
+inline double time_kernel_ms(Kernel& k, const Node& n, int64_t opset, const std::vector<const Value*>& inputs,
+                             size_t outputs, int threads, int reps) {
+  std::vector<Value> out(outputs);
+  {
+    OpContext first(n, opset, inputs.data(), inputs.size(), out.data(), outputs, threads, nullptr);
+    k.run(first);  // learns the output types
+  }
+  std::vector<std::vector<std::byte>> memory;
+  for (Value& v : out) {
+    memory.emplace_back(std::max<size_t>(v.tensor.nbytes(), 1));
+    v = Value::of(Tensor::borrow(v.tensor.dtype(), v.tensor.shape(), memory.back().data()));
+  }
+  OpContext ctx(n, opset, inputs.data(), inputs.size(), out.data(), outputs, threads, nullptr);
+  k.run(ctx);  // warm
+  double best = 1e30;
+  for (int i = 0; i < reps; ++i) {
+    auto t0 = std::chrono::steady_clock::now();
+    k.run(ctx);
+    best = std::min(best, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
+  return best;
 }
 
 }  // namespace hone::test

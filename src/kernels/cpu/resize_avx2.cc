@@ -26,11 +26,13 @@ struct V {
   static R gather(const float* base, const int32_t* idx) {
     return _mm256_i32gather_ps(base, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(idx)), 4);
   }
-  static void store_dup2(float* y, R v) {
-    R lo = _mm256_unpacklo_ps(v, v);  // v0 v0 v1 v1 | v4 v4 v5 v5
-    R hi = _mm256_unpackhi_ps(v, v);  // v2 v2 v3 v3 | v6 v6 v7 v7
-    _mm256_storeu_ps(y, _mm256_permute2f128_ps(lo, hi, 0x20));
-    _mm256_storeu_ps(y + 8, _mm256_permute2f128_ps(lo, hi, 0x31));
+  // Output vector j holds lanes (j*8 + l) >> shift of v.
+  static void store_repeat(float* y, R v, int f, int shift) {
+    const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    for (int j = 0; j < f; ++j) {
+      __m256i idx = _mm256_srli_epi32(_mm256_add_epi32(lanes, _mm256_set1_epi32(j * 8)), shift);
+      _mm256_storeu_ps(y + j * 8, _mm256_permutevar8x32_ps(v, idx));
+    }
   }
 };
 

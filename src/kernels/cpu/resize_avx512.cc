@@ -30,11 +30,13 @@ struct V {
   static R gather(const float* base, const int32_t* idx) {
     return _mm512_i32gather_ps(_mm512_loadu_si512(idx), base, 4);
   }
-  static void store_dup2(float* y, R v) {
-    const __m512i lo = _mm512_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
-    const __m512i hi = _mm512_setr_epi32(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15);
-    _mm512_storeu_ps(y, _mm512_permutexvar_ps(lo, v));
-    _mm512_storeu_ps(y + 16, _mm512_permutexvar_ps(hi, v));
+  // Output vector j holds lanes (j*16 + l) >> shift of v.
+  static void store_repeat(float* y, R v, int f, int shift) {
+    const __m512i lanes = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    for (int j = 0; j < f; ++j) {
+      __m512i idx = _mm512_srli_epi32(_mm512_add_epi32(lanes, _mm512_set1_epi32(j * 16)), static_cast<unsigned>(shift));
+      _mm512_storeu_ps(y + j * 16, _mm512_permutexvar_ps(idx, v));
+    }
   }
 };
 

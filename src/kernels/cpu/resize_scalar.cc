@@ -18,7 +18,9 @@ struct V {
   static R mul(R a, R b) { return a * b; }
   static R fmadd(R a, R b, R c) { return a * b + c; }
   static R gather(const float* base, const int32_t* idx) { return base[*idx]; }
-  static void store_dup2(float* y, R v) { y[0] = y[1] = v; }
+  static void store_repeat(float* y, R v, int f, int) {
+    for (int r = 0; r < f; ++r) y[r] = v;
+  }
 };
 
 constexpr const char* kIsaName = "scalar";
