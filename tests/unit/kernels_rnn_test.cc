@@ -54,11 +54,11 @@ struct RnnCase {
   int64_t directions() const { return direction == "bidirectional" ? 2 : 1; }
   int64_t gates() const { return op == "LSTM" ? 4 : 3; }
   std::string str() const {
-    return fmt::format(
-        "{} H{} I{} N{} T{} {} layout{}{}{}{}{}{}{}{}{} outputs {}{}{}", op, hidden, input, batch, seq, direction, layout,
-        bias ? " B" : "", initial_h ? " h0" : "", initial_c ? " c0" : "", peepholes ? " P" : "", seq_lens ? " lens" : "",
-        clip ? " clip" : "", input_forget ? " input_forget" : "", linear_before_reset ? " lbr" : "", want_y ? "Y" : "-",
-        want_yh ? "Y_h" : "-", want_yc ? "Y_c" : "-");
+    return fmt::format("{} H{} I{} N{} T{} {} layout{}{}{}{}{}{}{}{}{} outputs {}{}{}", op, hidden, input, batch, seq,
+                       direction, layout, bias ? " B" : "", initial_h ? " h0" : "", initial_c ? " c0" : "",
+                       peepholes ? " P" : "", seq_lens ? " lens" : "", clip ? " clip" : "",
+                       input_forget ? " input_forget" : "", linear_before_reset ? " lbr" : "", want_y ? "Y" : "-",
+                       want_yh ? " Y_h" : " -", want_yc ? " Y_c" : " -");
   }
 };
 
@@ -76,7 +76,8 @@ RnnNode make_node(const RnnCase& c, std::mt19937& rng) {
   n.node.op_type = c.op;
   n.node.name = "rnn";
   n.node.attributes.push_back(Attribute::of_int("hidden_size", c.hidden));
-  if (c.direction != "forward" || rng() % 2) n.node.attributes.push_back(Attribute::of_string("direction", c.direction));
+  if (c.direction != "forward" || rng() % 2)  // "forward" is the default: spelled out or not
+    n.node.attributes.push_back(Attribute::of_string("direction", c.direction));
   if (c.layout) n.node.attributes.push_back(Attribute::of_int("layout", c.layout));
   if (c.clip) n.node.attributes.push_back(Attribute::of_float("clip", 0.75f));
   if (c.input_forget) n.node.attributes.push_back(Attribute::of_int("input_forget", 1));
@@ -183,7 +184,8 @@ void expect_matches_reference(const RnnCase& c, uint32_t seed, Isa isa, const st
     ASSERT_EQ(k->name(), prefix + tier_name(isa));
     for (int rep = 0; rep < 2; ++rep) {  // a second run must not see the first one's state
       std::vector<Tensor> got = run_with(n, [&](OpContext& ctx) { k->run(ctx); }, t);
-      for (size_t o = 0; o < want.size(); ++o) EXPECT_TRUE(close(want[o], got[o])) << "output " << o << " threads " << t;
+      for (size_t o = 0; o < want.size(); ++o)
+        EXPECT_TRUE(close(want[o], got[o])) << "output " << o << " threads " << t << " run " << rep;
     }
   }
 }
@@ -492,7 +494,8 @@ TEST(KernelsRnn, ConformanceDataWithConstantWeights) {
     EXPECT_NE(k->name(), "reference");
     std::vector<Tensor> got = run_with(n, [&](OpContext& ctx) { k->run(ctx); });
     for (size_t o = 0; o < m.graph.outputs.size(); ++o) {
-      size_t slot = std::find(n.node.outputs.begin(), n.node.outputs.end(), m.graph.outputs[o].name) - n.node.outputs.begin();
+      const std::vector<std::string>& outs = n.node.outputs;
+      size_t slot = static_cast<size_t>(std::find(outs.begin(), outs.end(), m.graph.outputs[o].name) - outs.begin());
       ASSERT_LT(slot, got.size());
       Tensor want = load_tensor_pb_file(dir + "/test_data_set_0/output_" + std::to_string(o) + ".pb");
       EXPECT_TRUE(close(want, got[slot], 1e-3, 1e-7)) << "output " << o;

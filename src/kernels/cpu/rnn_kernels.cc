@@ -52,6 +52,7 @@ struct RnnSetup {
   bool has_clip = false, linear_before_reset = false, input_forget = false;
   float clip = 0;
   Shape x_shape, state_shape;
+  // The constant inputs, valid while the kernel is created (it copies what it keeps).
   const Tensor* W = nullptr;
   const Tensor* R = nullptr;
   const Tensor* B = nullptr;  // null: zero biases
@@ -229,7 +230,9 @@ class RecurrentKernel final : public Kernel {
     const int64_t step_macs = batch * GH * H;
     parallel_directions_ = D == 2 && threads >= 2 && s_.seq * step_macs >= kMinDirectionMacsForThreads;
     step_threads_ = parallel_directions_ || step_macs < kMinStepMacsForThreads ? 1 : threads;
-    gate_threads_ = parallel_directions_ || batch * GH < kMinGateElementsForThreads ? 1 : std::min<int>(threads, static_cast<int>(batch));
+    gate_threads_ = parallel_directions_ || batch * GH < kMinGateElementsForThreads
+                        ? 1
+                        : static_cast<int>(std::min<int64_t>(threads, batch));
 
     const int64_t rec_width = gru_split ? 2 * H : GH;
     hstate_.assign(static_cast<size_t>(D * batch * H), 0.f);
@@ -254,6 +257,8 @@ class RecurrentKernel final : public Kernel {
         mh.prim.bind(mh.dst, hrec_.data() + d * batch * H);
       }
     }
+    if (s_.P) peep_.assign(s_.P->data<float>(), s_.P->data<float>() + s_.P->numel());
+    s_.W = s_.R = s_.B = s_.P = nullptr;
   }
 
   std::string name() const override { return name_; }
@@ -339,8 +344,9 @@ class RecurrentKernel final : public Kernel {
     }
     for (int64_t d = 0; d < D; ++d)
       for (int64_t b = 0; b < batch; ++b) {
-        int64_t ours = (d * batch + b) * H, node = (b * D + d) * H;
-        std::memcpy(dst + (to_node ? node : ours), src + (to_node ? ours : node), static_cast<size_t>(H) * sizeof(float));
+        const int64_t ours = (d * batch + b) * H, node = (b * D + d) * H;
+        const size_t bytes = static_cast<size_t>(H) * sizeof(float);
+        std::memcpy(dst + (to_node ? node : ours), src + (to_node ? ours : node), bytes);
       }
   }
 
@@ -354,7 +360,8 @@ class RecurrentKernel final : public Kernel {
     return y + (s_.layout ? ((b * s_.seq + t) * s_.D + d) * s_.H : ((t * s_.D + d) * s_.batch + b) * s_.H);
   }
 
-  // Time step s of direction d over every batch entry still running.
+  // Direction d's recurrence: per step, the step matmul over every batch entry, then the gate math of the entries
+  // still running (step s of an entry of length len is time len - 1 - s in reverse).
   void run_direction(int64_t d, int64_t max_len, float* y, int gate_threads) {
     const bool reverse = s_.reverse_only || d == 1;
     const int64_t batch = s_.batch;
@@ -395,7 +402,7 @@ class RecurrentKernel final : public Kernel {
 #pragma omp simd
     for (int64_t j = 0; j < 4 * H; ++j) a[j] += x[j];
     float *ig = a, *og = a + H, *fg = a + 2 * H, *cg = a + 3 * H;
-    const float* p = s_.P ? s_.P->data<float>() + d * 3 * H : nullptr;
+    const float* p = peep_.empty() ? nullptr : peep_.data() + d * 3 * H;
     if (p) {
       const float *pi = p, *pf = p + 2 * H;
 #pragma omp simd
@@ -503,6 +510,7 @@ class RecurrentKernel final : public Kernel {
   std::vector<float> rec_;             // [D, batch, G*H] (GRU without linear_before_reset: [D, batch, 2H])
   std::vector<float> hstate_, cstate_, tmp_, hrec_;  // [D, batch, H]
   std::vector<float> rbh_;             // [D, H]
+  std::vector<float> peep_;            // [D, 3H] (i, o, f), empty without peepholes
   std::vector<int64_t> lens_;
 };
 
