@@ -111,6 +111,10 @@ const std::vector<UnaryCase> kUnaryCases = {
     {"Tanh", 13, {}, 4, -20, 20},
     {"Exp", 13, {}, 4, -110, 90},
     {"Exp", 13, {}, 4, -2, 2},
+    {"Log", 13, {}, 2, 0, 1000},
+    {"Log", 13, {}, 2, 0.5f, 2},
+    {"Log", 13, {}, 2, 0, 1e-36f},
+    {"Log", 13, {}, 2, 0, 2e-38f},  // subnormals
 };
 
 TEST(KernelsElementwise, UnaryOpsMatchReference) {

@@ -215,6 +215,7 @@ const KernelRegistrar kHardSwishKernel{unary_factory({"HardSwish", UnaryOp::Hard
 const KernelRegistrar kSigmoidKernel{unary_factory({"Sigmoid", UnaryOp::Sigmoid, "sigmoid"})};
 const KernelRegistrar kTanhKernel{unary_factory({"Tanh", UnaryOp::Tanh, "tanh"})};
 const KernelRegistrar kExpKernel{unary_factory({"Exp", UnaryOp::Exp, "exp"})};
+const KernelRegistrar kLogKernel{unary_factory({"Log", UnaryOp::Log, "log"})};
 const KernelRegistrar kSqrtKernel{unary_factory({"Sqrt", UnaryOp::Sqrt, "sqrt"})};
 const KernelRegistrar kNegKernel{unary_factory({"Neg", UnaryOp::Neg, "neg"})};
 const KernelRegistrar kAbsKernel{unary_factory({"Abs", UnaryOp::Abs, "abs"})};

@@ -10,12 +10,12 @@
 namespace hone::cpu {
 
 enum class BinaryOp { Add, Sub, Mul, Div, Max, Min, Count };
-// Sigmoid, Tanh and Exp are approximations within a few ulp of the C library's; the rest match the reference
+// Sigmoid, Tanh, Exp and Log are approximations within a few ulp of the C library's; the rest match the reference
 // kernels bit for bit (the same float operations in the same order, NaN and -0 handled alike). PowHalf is
 // Pow(x, 0.5): sqrt, except that -0 gives +0 and -inf gives +inf, as pow does.
 enum class UnaryOp {
-  Relu, LeakyRelu, Clip, HardSigmoid, HardSwish, Sigmoid, Tanh, Exp, Sqrt, Square, Neg, Abs, Reciprocal, PowHalf,
-  Count
+  Relu, LeakyRelu, Clip, HardSigmoid, HardSwish, Sigmoid, Tanh, Exp, Log, Sqrt, Square, Neg, Abs, Reciprocal,
+  PowHalf, Count
 };
 
 // Which operand is one value repeated along a row (the other, and y, have n elements per row).

@@ -39,7 +39,8 @@ using ArgRowsFn = void (*)(const float* x, int64_t* y, int64_t rows, int64_t n, 
 using ArgColumnsFn = void (*)(const float* x, int64_t* y, int64_t n, int64_t stride, int64_t cols, bool is_max,
                               bool last);
 
-// y = (x - mean) / sqrt(var + epsilon) * scale + bias over each row of n; scale and bias (null: none) have n values.
+// y = (x - mean) / sqrt(var + epsilon) * scale + bias over each row of n; scale (required) and bias (null: none)
+// have n values.
 // mean and inv_std_dev, when not null, receive one value per row.
 struct LayerNormParams {
   const float* scale = nullptr;
