@@ -1,0 +1,253 @@
+// Kernel microbenchmarks: one ONNX node at a time (large GEMMs, ResNet-50 convolutions, MobileNet-style depthwise
+// convolutions, batch-1 fully connected layers), each run through hone::Session as users run it, on 1 and 2
+// threads (the Session's thread option). Every result is read against this machine's roofline, measured in the same
+// process before the first benchmark (bench/machine_probe: an AVX-512 FMA loop of independent accumulators for the
+// fp32 peak, a streaming sum over 256 MiB for the read bandwidth): compute-bound cases report GFLOP/s and % of the
+// FMA peak on as many cores as threads, memory-bound ones GB/s of weights streamed and % of the measured bandwidth.
+//
+// Rates come from the fastest iteration (best of N): on a shared machine other processes only ever slow a run
+// down, and the peaks are best-of measurements too. The mean is reported beside it.
+//
+//   build/hone_microbench [--benchmark_filter=REGEX] [--benchmark_min_time=0.5]
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <limits>
+#include <random>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "bench/machine_probe.h"
+#include "hone/hone.h"
+#include "kernels/cpu/dnnl_matmul.h"
+#include "runtime/plan.h"
+
+namespace {
+
+using hone::DType;
+using hone::Shape;
+using hone::Tensor;
+
+// ---------------------------------------------------------------------------------------------- the roofline
+
+struct Roofline {
+  double gflops[3] = {};  // by thread count (1, 2)
+  double gbs[3] = {};
+};
+Roofline g_peak;
+
+void measure_roofline() {
+  hone::MachinePeaks one = hone::measure_machine(1);
+  hone::MachinePeaks two = hone::measure_machine(2);
+  g_peak.gflops[1] = one.peak_gflops_1thread;
+  g_peak.gbs[1] = one.bandwidth_gbs;
+  g_peak.gflops[2] = two.peak_gflops;
+  g_peak.gbs[2] = two.bandwidth_gbs;
+  std::printf("Measured peaks (%s, %s FMA loop, sum over 256 MiB):\n", hone::cpu_model_name().c_str(),
+              one.isa.c_str());
+  std::printf("  fp32 FMA peak: %.1f GFLOP/s on 1 core, %.1f on 2\n", g_peak.gflops[1], g_peak.gflops[2]);
+  std::printf("  read bandwidth: %.1f GB/s on 1 core, %.1f on 2\n\n", g_peak.gbs[1], g_peak.gbs[2]);
+  benchmark::AddCustomContext("peak_gflops_1t", std::to_string(g_peak.gflops[1]));
+  benchmark::AddCustomContext("peak_gflops_2t", std::to_string(g_peak.gflops[2]));
+  benchmark::AddCustomContext("bandwidth_gbs_1t", std::to_string(g_peak.gbs[1]));
+  benchmark::AddCustomContext("bandwidth_gbs_2t", std::to_string(g_peak.gbs[2]));
+}
+
+// ------------------------------------------------------------------------------------------ one-node models
+
+Tensor random_tensor(const Shape& shape, uint32_t seed) {
+  Tensor t(DType::Float32, shape);
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> u(-1.f, 1.f);
+  for (float& v : t.span<float>()) v = u(rng);
+  return t;
+}
+
+// One node whose input 0 is fed ("x") and whose other inputs are initializers (weights): what a plan sees inside a
+// real model.
+struct NodeCase {
+  std::string op;
+  std::vector<hone::Attribute> attrs;
+  Shape x;
+  std::vector<Shape> weights;
+  double flops = 0;         // per run
+  double weight_bytes = 0;  // per run (the memory-bound cases' traffic)
+  bool memory_bound = false;
+};
+
+hone::Model one_node_model(const NodeCase& c) {
+  hone::Model m;
+  m.ir_version = 8;
+  m.opset_import = {{"", 17}};
+  hone::Graph& g = m.graph;
+  g.name = "microbench";
+  hone::Node n;
+  n.op_type = c.op;
+  n.name = "node";
+  n.attributes = c.attrs;
+  n.inputs = {"x"};
+  n.outputs = {"y"};
+  g.inputs.push_back({"x", hone::TypeInfo::tensor(DType::Float32, hone::to_sym_shape(c.x)), ""});
+  for (size_t i = 0; i < c.weights.size(); ++i) {
+    std::string name = "w" + std::to_string(i);
+    n.inputs.push_back(name);
+    g.initializers[name] = random_tensor(c.weights[i], static_cast<uint32_t>(7 + i));
+  }
+  g.outputs.push_back({"y", hone::TypeInfo{}, ""});
+  g.nodes.push_back(std::move(n));
+  return m;
+}
+
+using Clock = std::chrono::steady_clock;
+
+// Times `run` once per iteration (manual time), then reports rates from the fastest iteration against the roofline
+// for `threads`.
+template <typename Run>
+void time_iterations(benchmark::State& state, const NodeCase& c, int threads, Run run) {
+  double best = std::numeric_limits<double>::infinity(), total = 0;
+  for (auto _ : state) {
+    auto t0 = Clock::now();
+    run();
+    double s = std::chrono::duration<double>(Clock::now() - t0).count();
+    state.SetIterationTime(s);
+    best = std::min(best, s);
+    total += s;
+  }
+  if (state.iterations() == 0) return;
+  double mean = total / static_cast<double>(state.iterations());
+  state.counters["best_us"] = best * 1e6;
+  double gflops = c.flops / best / 1e9;
+  state.counters["GFLOP/s"] = gflops;
+  if (c.memory_bound) {
+    double gbs = c.weight_bytes / best / 1e9;
+    state.counters["GB/s"] = gbs;
+    state.counters["mean_GB/s"] = c.weight_bytes / mean / 1e9;
+    state.counters["%bw"] = 100 * gbs / g_peak.gbs[threads];
+  } else {
+    state.counters["mean_GFLOP/s"] = c.flops / mean / 1e9;
+    state.counters["%peak"] = 100 * gflops / g_peak.gflops[threads];
+  }
+}
+
+// The node through hone::Session with `threads` (state.range(0)); the label names the kernels the plan chose.
+void run_session(benchmark::State& state, const NodeCase& c) {
+  int threads = static_cast<int>(state.range(0));
+  hone::Session session(one_node_model(c), {.threads = threads});
+  std::vector<std::pair<std::string, Tensor>> feeds = {{"x", random_tensor(c.x, 1)}};
+  std::vector<Tensor> out = session.run(feeds);  // plans (packs the weights) and warms up
+  const hone::Plan& plan = session.plan_for({hone::Value::of(feeds[0].second)});
+  std::string kernels;
+  for (const hone::PlanStep& step : plan.steps) kernels += (kernels.empty() ? "" : "+") + step.kernel->name();
+  state.SetLabel(kernels);
+  time_iterations(state, c, threads, [&] {
+    out = session.run(feeds);
+    benchmark::DoNotOptimize(out.data());
+  });
+}
+
+// The same node on the oneDNN matmul kernel alone (what the planner chose before the GEMV kernel), called directly:
+// the comparison for the batch-1 cases.
+void run_dnnl_matmul(benchmark::State& state, const NodeCase& c) {
+  int threads = static_cast<int>(state.range(0));
+  hone::Model m = one_node_model(c);
+  const hone::Node& node = m.graph.nodes[0];
+  Tensor x = random_tensor(c.x, 1);
+  std::vector<hone::TypeInfo> types = {hone::TypeInfo::tensor(DType::Float32, hone::to_sym_shape(c.x))};
+  std::vector<const Tensor*> constants = {nullptr};
+  for (size_t i = 0; i < c.weights.size(); ++i) {
+    types.push_back(hone::TypeInfo::tensor(DType::Float32, hone::to_sym_shape(c.weights[i])));
+    constants.push_back(&m.graph.initializers.at(node.inputs[i + 1]));
+  }
+  hone::KernelQuery q{node, 17, {}, constants, {}, threads};
+  for (const hone::TypeInfo& t : types) q.input_types.push_back(&t);
+  hone::dnnl_cpu::DnnlMatMulKernel kernel(q);
+  std::vector<hone::Value> inputs = {hone::Value::of(x)};
+  for (size_t i = 0; i < c.weights.size(); ++i) inputs.push_back(hone::Value::of(*constants[i + 1]));
+  std::vector<const hone::Value*> ptrs;
+  for (const hone::Value& v : inputs) ptrs.push_back(&v);
+  hone::Value out;
+  auto run = [&] {
+    hone::OpContext ctx(node, 17, ptrs.data(), ptrs.size(), &out, 1, threads, nullptr);
+    kernel.run(ctx);
+    benchmark::DoNotOptimize(out.tensor.raw());
+  };
+  run();
+  state.SetLabel(kernel.name() + " (" + kernel.impl() + ")");
+  time_iterations(state, c, threads, run);
+}
+
+// ------------------------------------------------------------------------------------------------- the cases
+
+NodeCase matmul_square(int64_t n) {
+  NodeCase c{.op = "MatMul", .x = {n, n}, .weights = {{n, n}}};
+  c.flops = 2.0 * static_cast<double>(n * n * n);
+  return c;
+}
+
+// Conv with bias: `c` input channels of h x w, `oc` outputs, k x k kernel, pads k / 2, stride `s`, `group`.
+NodeCase conv(int64_t ci, int64_t h, int64_t w, int64_t oc, int64_t k, int64_t s = 1, int64_t group = 1) {
+  int64_t p = k / 2;
+  NodeCase c{.op = "Conv", .x = {1, ci, h, w}, .weights = {{oc, ci / group, k, k}, {oc}}};
+  c.attrs = {hone::Attribute::of_ints("kernel_shape", {k, k}), hone::Attribute::of_ints("pads", {p, p, p, p}),
+             hone::Attribute::of_ints("strides", {s, s}), hone::Attribute::of_int("group", group)};
+  int64_t oh = (h + 2 * p - k) / s + 1, ow = (w + 2 * p - k) / s + 1;
+  c.flops = 2.0 * static_cast<double>(oc * oh * ow * (ci / group) * k * k);
+  return c;
+}
+
+// y = x * W^T + b with W stored [n, k] (transB = 1), as fully connected layers export.
+NodeCase gemm_fc(int64_t k, int64_t n) {
+  NodeCase c{.op = "Gemm", .x = {1, k}, .weights = {{n, k}, {n}}};
+  c.attrs = {hone::Attribute::of_int("transB", 1)};
+  c.flops = 2.0 * static_cast<double>(k * n);
+  c.weight_bytes = 4.0 * static_cast<double>(k * n);
+  c.memory_bound = true;
+  return c;
+}
+
+NodeCase matmul_vec(int64_t k, int64_t n) {
+  NodeCase c{.op = "MatMul", .x = {1, k}, .weights = {{k, n}}};
+  c.flops = 2.0 * static_cast<double>(k * n);
+  c.weight_bytes = 4.0 * static_cast<double>(k * n);
+  c.memory_bound = true;
+  return c;
+}
+
+void register_case(const std::string& name, NodeCase c, void (*fn)(benchmark::State&, const NodeCase&)) {
+  benchmark::RegisterBenchmark(name.c_str(), fn, std::move(c))
+      ->ArgName("threads")
+      ->Arg(1)
+      ->Arg(2)
+      ->UseManualTime()
+      ->Unit(benchmark::kMicrosecond);
+}
+
+void register_all() {
+  register_case("Gemm/f32/1024x1024x1024", matmul_square(1024), run_session);
+  register_case("Gemm/f32/2048x2048x2048", matmul_square(2048), run_session);
+  register_case("Conv3x3/resnet50/1x64x56x56->64", conv(64, 56, 56, 64, 3), run_session);
+  register_case("Conv3x3/resnet50/1x256x14x14->256", conv(256, 14, 14, 256, 3), run_session);
+  register_case("Conv1x1/resnet50/1x256x56x56->64", conv(256, 56, 56, 64, 1), run_session);
+  register_case("Conv1x1/resnet50/1x1024x14x14->256", conv(1024, 14, 14, 256, 1), run_session);
+  register_case("ConvDepthwise3x3/1x32x112x112", conv(32, 112, 112, 32, 3, 1, 32), run_session);
+  register_case("ConvDepthwise3x3/1x96x56x56/stride2", conv(96, 56, 56, 96, 3, 2, 96), run_session);
+  register_case("Gemv/fc6/Gemm_1x9216_by_9216x4096_transB", gemm_fc(9216, 4096), run_session);
+  register_case("Gemv/MatMul_1x4096_by_4096x4096", matmul_vec(4096, 4096), run_session);
+  register_case("GemvOneDNN/fc6/Gemm_1x9216_by_9216x4096_transB", gemm_fc(9216, 4096), run_dnnl_matmul);
+  register_case("GemvOneDNN/MatMul_1x4096_by_4096x4096", matmul_vec(4096, 4096), run_dnnl_matmul);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  measure_roofline();
+  register_all();
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

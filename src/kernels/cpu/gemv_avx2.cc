@@ -1,0 +1,39 @@
+// The AVX2+FMA tier of the GEMV microkernel: panels of 16 columns (two 8-float registers).
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstdint>
+
+#include "kernels/cpu/gemv_microkernels.h"
+
+#pragma GCC push_options
+#pragma GCC target("avx2,fma")
+
+namespace hone::cpu {
+namespace avx2 {
+namespace {
+
+struct V {
+  using R = __m256;
+  static constexpr int W = 8;
+  static R load(const float* p) { return _mm256_load_ps(p); }
+  static R loadu(const float* p) { return _mm256_loadu_ps(p); }
+  static void storeu(float* p, R v) { _mm256_storeu_ps(p, v); }
+  static R set1(float v) { return _mm256_set1_ps(v); }
+  static R zero() { return _mm256_setzero_ps(); }
+  static R fma(R a, R b, R c) { return _mm256_fmadd_ps(a, b, c); }
+  static R add(R a, R b) { return _mm256_add_ps(a, b); }
+  static void prefetch(const float* p) { _mm_prefetch(reinterpret_cast<const char*>(p), _MM_HINT_T0); }
+};
+
+constexpr const char* kIsaName = "avx2";
+#include "kernels/cpu/gemv_microkernels.inc"
+
+}  // namespace
+}  // namespace avx2
+
+const GemvMicrokernel& gemv_avx2() { return avx2::kMicrokernel; }
+
+}  // namespace hone::cpu
+
+#pragma GCC pop_options

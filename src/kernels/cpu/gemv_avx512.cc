@@ -1,0 +1,44 @@
+// The AVX-512 tier of the GEMV microkernel: panels of 32 columns (two 16-float registers).
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstdint>
+
+#include "kernels/cpu/gemv_microkernels.h"
+
+// GCC 12's own AVX-512 headers trip -Wmaybe-uninitialized (their _mm512_undefined_* placeholders).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")
+
+namespace hone::cpu {
+namespace avx512 {
+namespace {
+
+struct V {
+  using R = __m512;
+  static constexpr int W = 16;
+  static R load(const float* p) { return _mm512_load_ps(p); }
+  static R loadu(const float* p) { return _mm512_loadu_ps(p); }
+  static void storeu(float* p, R v) { _mm512_storeu_ps(p, v); }
+  static R set1(float v) { return _mm512_set1_ps(v); }
+  static R zero() { return _mm512_setzero_ps(); }
+  static R fma(R a, R b, R c) { return _mm512_fmadd_ps(a, b, c); }
+  static R add(R a, R b) { return _mm512_add_ps(a, b); }
+  static void prefetch(const float* p) { _mm_prefetch(reinterpret_cast<const char*>(p), _MM_HINT_T0); }
+};
+
+constexpr const char* kIsaName = "avx512";
+#include "kernels/cpu/gemv_microkernels.inc"
+
+}  // namespace
+}  // namespace avx512
+
+const GemvMicrokernel& gemv_avx512() { return avx512::kMicrokernel; }
+
+}  // namespace hone::cpu
+
+#pragma GCC pop_options
+#pragma GCC diagnostic pop

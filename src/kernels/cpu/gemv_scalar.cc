@@ -1,0 +1,42 @@
+// The scalar tier of the GEMV microkernel (panels of 2 columns, one float per "register"), and the choice of tier.
+#include <algorithm>
+#include <cstdint>
+
+#include "kernels/cpu/gemv_microkernels.h"
+
+namespace hone::cpu {
+namespace scalar {
+namespace {
+
+struct V {
+  using R = float;
+  static constexpr int W = 1;
+  static R load(const float* p) { return *p; }
+  static R loadu(const float* p) { return *p; }
+  static void storeu(float* p, R v) { *p = v; }
+  static R set1(float v) { return v; }
+  static R zero() { return 0.f; }
+  static R fma(R a, R b, R c) { return a * b + c; }
+  static R add(R a, R b) { return a + b; }
+  static void prefetch(const float*) {}
+};
+
+constexpr const char* kIsaName = "scalar";
+#include "kernels/cpu/gemv_microkernels.inc"
+
+}  // namespace
+}  // namespace scalar
+
+const GemvMicrokernel& gemv_scalar() { return scalar::kMicrokernel; }
+
+const GemvMicrokernel& gemv_for(Isa isa) {
+  switch (isa) {
+    case Isa::Scalar: return gemv_scalar();
+    case Isa::Avx2: return gemv_avx2();
+    case Isa::Avx512:
+    case Isa::Avx512Vnni: return gemv_avx512();
+  }
+  return gemv_scalar();
+}
+
+}  // namespace hone::cpu
