@@ -208,9 +208,9 @@ NodeCase gemm_fc(int64_t k, int64_t n) {
   return c;
 }
 
-NodeCase matmul_vec(int64_t k, int64_t n) {
-  NodeCase c{.op = "MatMul", .x = {1, k}, .weights = {{k, n}}};
-  c.flops = 2.0 * static_cast<double>(k * n);
+NodeCase matmul_vec(int64_t k, int64_t n, int64_t rows = 1) {
+  NodeCase c{.op = "MatMul", .x = {rows, k}, .weights = {{k, n}}};
+  c.flops = 2.0 * static_cast<double>(rows * k * n);
   c.weight_bytes = 4.0 * static_cast<double>(k * n);
   c.memory_bound = true;
   return c;
@@ -236,8 +236,13 @@ void register_all() {
   register_case("ConvDepthwise3x3/1x96x56x56/stride2", conv(96, 56, 56, 96, 3, 2, 96), run_session);
   register_case("Gemv/fc6/Gemm_1x9216_by_9216x4096_transB", gemm_fc(9216, 4096), run_session);
   register_case("Gemv/MatMul_1x4096_by_4096x4096", matmul_vec(4096, 4096), run_session);
+  // Four rows (the most the GEMV kernel takes), and weights small enough for the caches (4 MiB: L3, not L2).
+  register_case("Gemv/MatMul_4x4096_by_4096x4096", matmul_vec(4096, 4096, 4), run_session);
+  register_case("Gemv/MatMul_1x1024_by_1024x1024", matmul_vec(1024, 1024), run_session);
   register_case("GemvOneDNN/fc6/Gemm_1x9216_by_9216x4096_transB", gemm_fc(9216, 4096), run_dnnl_matmul);
   register_case("GemvOneDNN/MatMul_1x4096_by_4096x4096", matmul_vec(4096, 4096), run_dnnl_matmul);
+  register_case("GemvOneDNN/MatMul_4x4096_by_4096x4096", matmul_vec(4096, 4096, 4), run_dnnl_matmul);
+  register_case("GemvOneDNN/MatMul_1x1024_by_1024x1024", matmul_vec(1024, 1024), run_dnnl_matmul);
 }
 
 }  // namespace
