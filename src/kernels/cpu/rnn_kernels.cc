@@ -5,10 +5,9 @@
 //      [I, D*G*H] + every bias that does not depend on the reset gate, into `xproj_`;
 //   2. per time step and direction, a small oneDNN matmul H_{t-1}[batch, H] x R^T[H, G*H] (weights pre-packed in
 //      oneDNN's layout) into `rec_`;
-//   3. the gate math per (direction, batch entry) row, in place in that row of `rec_`: additions, peepholes and clip in
-//      short OpenMP-SIMD loops, sigmoid and tanh through the element-wise microkernels of the active ISA tier (the
-//      same exp/tanh/sigmoid approximations the Sigmoid and Tanh kernels use), over contiguous gate ranges that stay
-//      in L1 (ONNX stores LSTM's i, o, f gates next to each other: one sigmoid call covers them without peepholes).
+//   3. the gate math per (direction, batch entry) row, fused a vector of hidden units at a time from the two
+//      projections to the new state (rnn_gate_microkernels.inc, one table per ISA tier, with the sigmoid and tanh
+//      approximations the Sigmoid and Tanh kernels use).
 // GRU without linear_before_reset needs (r . H) Rh^T, so its step runs two matmuls: [Rz Rr] before the gates, Rh after.
 // Batch entries past their sequence length keep their state and leave zeros in Y. The two directions of a
 // bidirectional node are independent recurrences: with two or more threads and enough work they run side by side,
@@ -19,8 +18,10 @@
 #include <cstring>
 #include <optional>
 
+#include <limits>
+
 #include "kernels/cpu/dnnl_common.h"
-#include "kernels/cpu/elementwise_microkernels.h"
+#include "kernels/cpu/rnn_gate_microkernels.h"
 #include "ops/rnn/rnn_activation.h"
 
 namespace hone::cpu {
@@ -191,19 +192,13 @@ struct Matmul {
   }
 };
 
-inline void clamp_range(float* a, int64_t n, float clip) {
-#pragma omp simd
-  for (int64_t j = 0; j < n; ++j) a[j] = std::min(std::max(a[j], -clip), clip);
-}
-
 class RecurrentKernel final : public Kernel {
  public:
   RecurrentKernel(const KernelQuery& q, RnnSetup s, const OpSchema& reference)
       : s_(std::move(s)), reference_(reference) {
-    const ElementwiseMicrokernels& mk = elementwise_for(active_isa());
-    sigmoid_ = mk.unary[static_cast<int>(UnaryOp::Sigmoid)];
-    tanh_ = mk.unary[static_cast<int>(UnaryOp::Tanh)];
-    name_ = std::string(s_.cell == Cell::Lstm ? "dnnl-lstm-f32_" : "dnnl-gru-f32_") + mk.isa;
+    gates_ = &rnn_gates_for(active_isa());
+    name_ = std::string(s_.cell == Cell::Lstm ? "dnnl-lstm-f32_" : "dnnl-gru-f32_") + gates_->isa;
+    clip_ = s_.has_clip ? s_.clip : std::numeric_limits<float>::infinity();
 
     const int64_t D = s_.D, G = s_.G, H = s_.H, I = s_.I, GH = G * H, batch = s_.batch, rows = s_.seq * batch;
     const bool gru_split = s_.cell == Cell::Gru && !s_.linear_before_reset;
@@ -238,8 +233,10 @@ class RecurrentKernel final : public Kernel {
     hstate_.assign(static_cast<size_t>(D * batch * H), 0.f);
     cstate_.assign(s_.cell == Cell::Lstm ? hstate_.size() : 0, 0.f);
     rec_.assign(static_cast<size_t>(D * batch * rec_width), 0.f);
-    tmp_.assign(hstate_.size(), 0.f);  // LSTM: tanh(C); GRU without linear_before_reset: r . H
-    if (gru_split) hrec_.assign(hstate_.size(), 0.f);
+    if (gru_split) {
+      tmp_.assign(hstate_.size(), 0.f);
+      hrec_.assign(hstate_.size(), 0.f);
+    }
     lens_.assign(static_cast<size_t>(batch), s_.seq);
     step_.resize(static_cast<size_t>(D));
     if (gru_split) step_h_.resize(static_cast<size_t>(D));
@@ -371,144 +368,80 @@ class RecurrentKernel final : public Kernel {
         int64_t len = lens_[static_cast<size_t>(b)];
         return s >= len ? -1 : reverse ? len - 1 - s : s;
       };
+      // Calls row(b, t) for every entry still running.
+      auto rows = [&](auto row) {
+        if (gate_threads > 1) {
+#pragma omp parallel for num_threads(gate_threads) schedule(static)
+          for (int64_t b = 0; b < batch; ++b)
+            if (int64_t t = time_of(b); t >= 0) row(b, t);
+        } else {  // no parallel region at all: even a team of one costs a runtime call per step
+          for (int64_t b = 0; b < batch; ++b)
+            if (int64_t t = time_of(b); t >= 0) row(b, t);
+        }
+      };
       if (s_.cell == Cell::Lstm) {
-#pragma omp parallel for num_threads(gate_threads) if (gate_threads > 1) schedule(static)
-        for (int64_t b = 0; b < batch; ++b)
-          if (int64_t t = time_of(b); t >= 0) lstm_row(d, b, t, y);
+        rows([&](int64_t b, int64_t t) { lstm_row(d, b, t, y); });
       } else if (s_.linear_before_reset) {
-#pragma omp parallel for num_threads(gate_threads) if (gate_threads > 1) schedule(static)
-        for (int64_t b = 0; b < batch; ++b)
-          if (int64_t t = time_of(b); t >= 0) gru_row(d, b, t, y);
+        rows([&](int64_t b, int64_t t) { gru_linear_row(d, b, t, y); });
       } else {
-#pragma omp parallel for num_threads(gate_threads) if (gate_threads > 1) schedule(static)
-        for (int64_t b = 0; b < batch; ++b)
-          if (int64_t t = time_of(b); t >= 0) gru_update_reset_row(d, b, t);
+        rows([&](int64_t b, int64_t t) { gru_update_reset_row(d, b, t); });
         step_h_[static_cast<size_t>(d)].prim.execute(0);
-#pragma omp parallel for num_threads(gate_threads) if (gate_threads > 1) schedule(static)
-        for (int64_t b = 0; b < batch; ++b)
-          if (int64_t t = time_of(b); t >= 0) gru_hidden_row(d, b, t, y);
+        rows([&](int64_t b, int64_t t) { gru_hidden_row(d, b, t, y); });
       }
     }
   }
 
-  // i, o, f, c = x + rec (+ peepholes on C); C = f . C + i . c; H = o . tanh(C); in place in the row of rec_.
+  float* rec_row(int64_t d, int64_t b, int64_t width) { return rec_.data() + (d * s_.batch + b) * width; }
+  float* state_row(std::vector<float>& state, int64_t d, int64_t b) { return state.data() + (d * s_.batch + b) * s_.H; }
+  void write_y(float* y, int64_t t, int64_t d, int64_t b) {
+    if (y) std::memcpy(y_row(y, t, d, b), state_row(hstate_, d, b), static_cast<size_t>(s_.H) * sizeof(float));
+  }
+
   void lstm_row(int64_t d, int64_t b, int64_t t, float* y) {
-    const int64_t H = s_.H, row = d * s_.batch + b;
-    float* a = rec_.data() + row * 4 * H;
-    float* c = cstate_.data() + row * H;
-    float* h = hstate_.data() + row * H;
-    float* tc = tmp_.data() + row * H;
-    const float* x = xproj_row(t, b, d);
-#pragma omp simd
-    for (int64_t j = 0; j < 4 * H; ++j) a[j] += x[j];
-    float *ig = a, *og = a + H, *fg = a + 2 * H, *cg = a + 3 * H;
-    const float* p = peep_.empty() ? nullptr : peep_.data() + d * 3 * H;
-    if (p) {
-      const float *pi = p, *pf = p + 2 * H;
-#pragma omp simd
-      for (int64_t u = 0; u < H; ++u) {
-        ig[u] += pi[u] * c[u];
-        fg[u] += pf[u] * c[u];
-      }
-    }
-    if (s_.has_clip) {
-      if (p) {  // o is clipped once its peephole term is in
-        clamp_range(ig, H, s_.clip);
-        clamp_range(fg, 2 * H, s_.clip);  // f and c
-      } else {
-        clamp_range(a, 4 * H, s_.clip);
-      }
-    }
-    if (p) {
-      sigmoid_(ig, ig, H, {});
-      if (!s_.input_forget) sigmoid_(fg, fg, H, {});
-    } else {
-      sigmoid_(a, a, s_.input_forget ? 2 * H : 3 * H, {});  // i and o (and f)
-    }
-    tanh_(cg, cg, H, {});
-    if (s_.input_forget) {
-#pragma omp simd
-      for (int64_t u = 0; u < H; ++u) c[u] = (1.f - ig[u]) * c[u] + ig[u] * cg[u];
-    } else {
-#pragma omp simd
-      for (int64_t u = 0; u < H; ++u) c[u] = fg[u] * c[u] + ig[u] * cg[u];
-    }
-    if (p) {
-      const float* po = p + H;
-#pragma omp simd
-      for (int64_t u = 0; u < H; ++u) og[u] += po[u] * c[u];
-      if (s_.has_clip) clamp_range(og, H, s_.clip);
-      sigmoid_(og, og, H, {});
-    }
-    tanh_(c, tc, H, {});
-#pragma omp simd
-    for (int64_t u = 0; u < H; ++u) h[u] = og[u] * tc[u];
-    if (y) std::memcpy(y_row(y, t, d, b), h, static_cast<size_t>(H) * sizeof(float));
+    const int64_t H = s_.H;
+    LstmRow row{xproj_row(t, b, d), rec_row(d, b, 4 * H), peep_.empty() ? nullptr : peep_.data() + d * 3 * H,
+                state_row(cstate_, d, b), state_row(hstate_, d, b), H, clip_, s_.input_forget};
+    gates_->lstm(row);
+    write_y(y, t, d, b);
   }
 
-  // linear_before_reset: z, r = f(x + rec); h = g(x_h + r . (rec_h + Rbh)); H = (1 - z) . h + z . H.
-  void gru_row(int64_t d, int64_t b, int64_t t, float* y) {
-    const int64_t H = s_.H, row = d * s_.batch + b;
-    float* a = rec_.data() + row * 3 * H;
-    float* h = hstate_.data() + row * H;
-    const float* x = xproj_row(t, b, d);
-    const float* rbh = rbh_.data() + d * H;
-#pragma omp simd
-    for (int64_t j = 0; j < 2 * H; ++j) a[j] += x[j];
-    if (s_.has_clip) clamp_range(a, 2 * H, s_.clip);
-    sigmoid_(a, a, 2 * H, {});
-    float *z = a, *r = a + H, *hg = a + 2 * H;
-#pragma omp simd
-    for (int64_t u = 0; u < H; ++u) hg[u] = x[2 * H + u] + r[u] * (hg[u] + rbh[u]);
-    if (s_.has_clip) clamp_range(hg, H, s_.clip);
-    tanh_(hg, hg, H, {});
-#pragma omp simd
-    for (int64_t u = 0; u < H; ++u) h[u] = (1.f - z[u]) * hg[u] + z[u] * h[u];
-    if (y) std::memcpy(y_row(y, t, d, b), h, static_cast<size_t>(H) * sizeof(float));
+  GruRow gru_row(int64_t d, int64_t b, int64_t t, int64_t rec_width) {
+    return GruRow{xproj_row(t, b, d), rec_row(d, b, rec_width), nullptr, nullptr, nullptr,
+                  state_row(hstate_, d, b), s_.H, clip_};
   }
-
-  // Without linear_before_reset, first z, r = f(x + rec) and r . H (the second matmul's input) ...
+  void gru_linear_row(int64_t d, int64_t b, int64_t t, float* y) {
+    GruRow row = gru_row(d, b, t, 3 * s_.H);
+    row.rbh = rbh_.data() + d * s_.H;
+    gates_->gru_linear(row);
+    write_y(y, t, d, b);
+  }
+  // Without linear_before_reset: z, r and r . H (the second matmul's input) ...
   void gru_update_reset_row(int64_t d, int64_t b, int64_t t) {
-    const int64_t H = s_.H, row = d * s_.batch + b;
-    float* a = rec_.data() + row * 2 * H;
-    const float* h = hstate_.data() + row * H;
-    float* rh = tmp_.data() + row * H;
-    const float* x = xproj_row(t, b, d);
-#pragma omp simd
-    for (int64_t j = 0; j < 2 * H; ++j) a[j] += x[j];
-    if (s_.has_clip) clamp_range(a, 2 * H, s_.clip);
-    sigmoid_(a, a, 2 * H, {});
-    const float* r = a + H;
-#pragma omp simd
-    for (int64_t u = 0; u < H; ++u) rh[u] = r[u] * h[u];
+    GruRow row = gru_row(d, b, t, 2 * s_.H);
+    row.rh = state_row(tmp_, d, b);
+    gates_->gru_update_reset(row);
   }
-  // ... then h = g(x_h + (r . H) Rh^T) (both biases are in x_h) and H = (1 - z) . h + z . H.
+  // ... then h from (r . H) Rh^T (both biases are in x_h) and the new state.
   void gru_hidden_row(int64_t d, int64_t b, int64_t t, float* y) {
-    const int64_t H = s_.H, row = d * s_.batch + b;
-    const float* z = rec_.data() + row * 2 * H;
-    float* hg = hrec_.data() + row * H;
-    float* h = hstate_.data() + row * H;
-    const float* x = xproj_row(t, b, d) + 2 * H;
-#pragma omp simd
-    for (int64_t u = 0; u < H; ++u) hg[u] += x[u];
-    if (s_.has_clip) clamp_range(hg, H, s_.clip);
-    tanh_(hg, hg, H, {});
-#pragma omp simd
-    for (int64_t u = 0; u < H; ++u) h[u] = (1.f - z[u]) * hg[u] + z[u] * h[u];
-    if (y) std::memcpy(y_row(y, t, d, b), h, static_cast<size_t>(H) * sizeof(float));
+    GruRow row = gru_row(d, b, t, 2 * s_.H);
+    row.rec_h = state_row(hrec_, d, b);
+    gates_->gru_hidden(row);
+    write_y(y, t, d, b);
   }
 
   RnnSetup s_;
   const OpSchema& reference_;
   std::string name_;
-  UnaryFn sigmoid_ = nullptr, tanh_ = nullptr;
+  const RnnGateMicrokernels* gates_ = nullptr;
+  float clip_ = 0;  // infinity without the clip attribute
   bool parallel_directions_ = false;
   int step_threads_ = 1, gate_threads_ = 1;
   Matmul input_proj_;
   std::vector<Matmul> step_, step_h_;  // per direction; step_h_: GRU's Rh without linear_before_reset
   std::vector<float> xproj_;           // [rows of X, D, G*H]
   std::vector<float> rec_;             // [D, batch, G*H] (GRU without linear_before_reset: [D, batch, 2H])
-  std::vector<float> hstate_, cstate_, tmp_, hrec_;  // [D, batch, H]
+  std::vector<float> hstate_, cstate_, hrec_;  // [D, batch, H]
+  std::vector<float> tmp_;                     // [D, batch, H]: r . H (GRU without linear_before_reset)
   std::vector<float> rbh_;             // [D, H]
   std::vector<float> peep_;            // [D, 3H] (i, o, f), empty without peepholes
   std::vector<int64_t> lens_;
