@@ -493,7 +493,10 @@ KernelFactory resize_factory(const char* op, int since, int until) {
       },
       .create = create_resize,
       // The data input must be an activation: a constant one would stay plain.
-      .channels_last = [](const KernelQuery& q) { return !q.input_constants.empty() && !q.input_constants[0]; },
+      .channels_last =
+          [](const KernelQuery& q) {
+            return !q.input_constants.empty() && !q.input_constants[0] && plan_resize(q).has_value();
+          },
   };
 }
 
