@@ -304,9 +304,19 @@ inline void print_timing(const NodeCase& c, const std::string& what, double byte
   }
   std::vector<const Value*> fed_ptrs;
   for (const Value& v : fed) fed_ptrs.push_back(&v);
-  auto median_us = [&](auto&& body) {
+  // Outputs are bound to memory allocated once, as a plan binds them to its arena (a fresh multi-megabyte output
+  // per run would time the allocator's page faults).
+  std::vector<Tensor> keep;
+  auto bind_outputs = [&keep](std::vector<Value>& outs) {
+    for (Value& v : outs) {
+      keep.push_back(v.tensor);
+      v = Value::of(Tensor::borrow(keep.back().dtype(), keep.back().shape(), keep.back().raw()));
+    }
+  };
+  auto median_us = [&](auto&& body, std::vector<Value>& outs) {
     std::vector<double> t;
-    body();  // warm up (and allocate the outputs once)
+    body();  // warm up, allocating the outputs
+    bind_outputs(outs);
     for (int rep = 0; rep < 15; ++rep) {
       auto start = std::chrono::steady_clock::now();
       for (int it = 0; it < 5; ++it) body();
@@ -316,14 +326,18 @@ inline void print_timing(const NodeCase& c, const std::string& what, double byte
     return t[t.size() / 2];
   };
   std::vector<Value> fast_out(c.outputs), ref_out(c.outputs);
-  double fast = median_us([&] {
-    OpContext ctx(n, c.opset, fed_ptrs.data(), fed_ptrs.size(), fast_out.data(), fast_out.size(), c.threads, nullptr);
-    k->run(ctx);
-  });
-  double ref = median_us([&] {
-    OpContext ctx(n, c.opset, ptrs.data(), ptrs.size(), ref_out.data(), ref_out.size(), 1, nullptr);
-    schema->compute(ctx);
-  });
+  double fast = median_us(
+      [&] {
+        OpContext ctx(n, c.opset, fed_ptrs.data(), fed_ptrs.size(), fast_out.data(), fast_out.size(), c.threads, nullptr);
+        k->run(ctx);
+      },
+      fast_out);
+  double ref = median_us(
+      [&] {
+        OpContext ctx(n, c.opset, ptrs.data(), ptrs.size(), ref_out.data(), ref_out.size(), 1, nullptr);
+        schema->compute(ctx);
+      },
+      ref_out);
   std::printf("[ timing   ] %-48s %-28s threads %d: fast %9.1f us (%6.2f GB/s), reference %10.1f us, %6.1fx\n",
               what.c_str(), k->name().c_str(), c.threads, fast, bytes / fast * 1e-3, ref, ref / fast);
 }

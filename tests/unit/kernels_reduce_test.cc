@@ -292,6 +292,28 @@ TEST(KernelsReduce, SoftmaxSpecialValues) {
       }
 }
 
+TEST(KernelsReduce, HardmaxChannelsLast) {
+  // Hardmax runs rows only, so over C (opset 13, axis 1) only when H * W == 1 (it declines columns in plain order
+  // already); the legacy flattening from N or C would visit values in another order than the plain one, which
+  // changes which maximum is first: declined.
+  for (Isa isa : tiers())
+    for (int64_t ch : kChannels)
+      for (int64_t opset : {11, 13})
+        for (int64_t hw : {1, 3}) {
+          Shape s = {2, ch, hw, hw};
+          NodeCase c{.op = "Hardmax", .opset = opset, .inputs = {tie_values(s, 85)}, .attrs = {int_attr("axis", 1)},
+                     .layout = Layout::ChannelsLast};
+          Outcome o = test::run_both(isa, c);
+          std::string what = label(isa, "Hardmax", s, "opset " + std::to_string(opset) + " channels-last");
+          if (opset < 13 || hw > 1) {
+            EXPECT_EQ(o.kernel, "declined") << what;
+            continue;
+          }
+          expect_fast(o, isa, what);
+          expect_ulp(o, 0, what);
+        }
+}
+
 TEST(KernelsReduce, SoftmaxChannelsLast) {
   for (Isa isa : tiers())
     for (int64_t ch : kChannels)

@@ -4,7 +4,9 @@
 // neighbours merged), which covers the last axis, spatial axes and the channel axis: inner == 1 reduces contiguous
 // rows, anything else walks columns vectorized across inner. Axis sets that do not collapse so (two separate reduced
 // runs), empty tensors and noop_with_empty_axes stay on the reference kernel. Channels-last inputs are reduced in
-// their stored N,H,W,C order; a plain (lower-rank) output must then come out in the same order.
+// their stored N,H,W,C order; a plain (lower-rank) output must then come out in the same order. (Reducing C with H
+// or W visits values in another order than the reference: sums round differently, and Max/Min of zeros of both
+// signs may keep the other sign.)
 #include <cmath>
 #include <string>
 

@@ -39,8 +39,9 @@ std::optional<SoftmaxPlan> plan_softmax(const KernelQuery& q, Layout layout) {
   if (layout == Layout::ChannelsLast) {
     if (!is_channels_last_input(q, 0)) return std::nullopt;
     stored = nhwc_of(*shape);
-    // Legacy softmax runs over the dims from `axis` on: in N,H,W,C order they stay trailing only from N or C.
-    if (legacy && axis != 0 && axis != 1) return std::nullopt;
+    // Legacy softmax runs over the dims from `axis` on: in N,H,W,C order they stay trailing only from N or C, and
+    // then in another order, which only Hardmax (first maximum) can tell.
+    if (legacy && ((axis != 0 && axis != 1) || family_of(q.node.op_type) == Family::Hardmax)) return std::nullopt;
     if (!legacy) axis = kStoredAxis[axis];
   }
   SoftmaxPlan p{*shape, split_at_axis(stored, axis)};
