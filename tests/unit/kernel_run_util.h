@@ -110,6 +110,7 @@ struct RunOptions {
   size_t outputs = 1;
   bool channels_last = false;  // the chosen factory must accept channels-last; its I/O is converted around it
   std::string domain;
+  bool unknown_dims = false;  // fed inputs' types have their rank but no dims (shapes known only at run time)
 };
 
 // Plans and runs one node (concrete input types; constants visible to the factory), then the op's reference kernel.
@@ -124,7 +125,10 @@ inline KernelRun run_kernel_and_reference(const std::string& op, int64_t opset, 
   std::vector<TypeInfo> types(args.size());
   for (size_t i = 0; i < args.size(); ++i) {
     n.inputs.push_back(args[i].is_omitted ? "" : "in" + std::to_string(i));
-    if (!args[i].is_omitted) types[i] = TypeInfo::tensor(args[i].tensor.dtype(), to_sym_shape(args[i].tensor.shape()));
+    if (args[i].is_omitted) continue;
+    bool unknown = opt.unknown_dims && !args[i].is_constant;
+    types[i] = TypeInfo::tensor(args[i].tensor.dtype(),
+                                unknown ? SymShape(args[i].tensor.shape().size()) : to_sym_shape(args[i].tensor.shape()));
   }
   for (size_t k = 0; k < opt.outputs; ++k) n.outputs.push_back("out" + std::to_string(k));
   KernelQuery q{n, opset, {}, {}, std::vector<TypeInfo>(opt.outputs), opt.threads};

@@ -235,6 +235,25 @@ TEST(KernelsCopy, GatherAxesIndicesAndDtypes) {
       }
     }
   }
+  // Shapes known only at run time: Gather works them out per run; the planned copies leave such nodes to the
+  // reference.
+  for (DType dt : kDtypes) {
+    Tensor x = test::random_tensor(dt, {3, 5, 2}, 12);
+    for (int64_t axis : {0, 1, -1}) {
+      test::RunOptions o{.isa = best_isa(), .unknown_dims = true};
+      test::KernelRun r = test::run_kernel_and_reference("Gather", 13, {Arg(x), Arg(int64s({1, -1, 0}))},
+                                                         {attr_int("axis", axis)}, o);
+      EXPECT_EQ(r.kernel, "copy_gather");
+      test::expect_identical(r.fast[0], r.reference[0], "Gather unknown dims axis " + std::to_string(axis));
+      r = test::run_kernel_and_reference("Gather", 13, {Arg(x), Arg::constant(int64s({1, -1}))}, {attr_int("axis", axis)}, o);
+      EXPECT_EQ(r.kernel, "copy_gather");  // constant indices, but no planned dim to check them against
+      test::expect_identical(r.fast[0], r.reference[0], "Gather unknown dims, constant indices");
+    }
+    test::RunOptions o{.isa = best_isa(), .unknown_dims = true};
+    EXPECT_EQ(test::run_kernel_and_reference("Transpose", 13, {Arg(x)}, {}, o).kernel, "reference");
+    EXPECT_EQ(test::run_kernel_and_reference("Concat", 13, {Arg(x), Arg(x)}, {attr_int("axis", 0)}, o).kernel,
+              "reference");
+  }
   Tensor big = test::random_tensor(DType::Float32, {4, 3000, 64}, 10);
   std::vector<int64_t> idx(2000);
   for (size_t i = 0; i < idx.size(); ++i) idx[i] = static_cast<int64_t>((i * 7919) % 3000) - (i % 2 ? 3000 : 0);
@@ -333,6 +352,14 @@ TEST(KernelsCopy, BenchmarkShapesMatchAndAreTimed) {
     std::cout << "[ timing   ] " << what << ": fast " << fast * 1e3 << " us (" << bytes / fast / 1e6
               << " GB/s read+write), reference " << ref * 1e3 << " us (1 thread): " << ref / fast << "x\n";
   };
+  // NCHW to NHWC and back: the tiled transpose.
+  Tensor nchw = test::random_tensor(DType::Float32, {1, 64, 56, 56}, 7);
+  std::vector<Attribute> to_nhwc = {attr_ints("perm", {0, 2, 3, 1})};
+  check("Transpose", 13, {Arg(nchw)}, to_nhwc, "copy_transpose_tiled", "NCHW to NHWC");
+  double tiled_ref = time_ms("Transpose", 13, {Arg(nchw)}, to_nhwc, 1, true);
+  for (int threads : {1, 2})
+    report("Transpose (0,2,3,1) 1x64x56x56 f32 threads=" + std::to_string(threads), 2.0 * static_cast<double>(nchw.nbytes()),
+           time_ms("Transpose", 13, {Arg(nchw)}, to_nhwc, threads, false), tiled_ref);
   double tref = time_ms("Transpose", 13, {Arg(x)}, perm, 1, true);
   double cref = time_ms("Concat", 13, concat, {attr_int("axis", 1)}, 1, true);
   for (int threads : {1, 2}) {
