@@ -34,8 +34,8 @@ Tensor int32s(std::vector<int64_t> v, Shape shape) {
 // Runs the node on the fast kernel and the reference; expects the named fast kernel and identical outputs.
 void check(const std::string& op, int64_t opset, const std::vector<Arg>& args, std::vector<Attribute> attrs,
            const std::string& want_kernel, const std::string& what, int threads = 1, size_t outputs = 1,
-           bool channels_last = false) {
-  test::RunOptions o{.isa = best_isa(), .threads = threads, .outputs = outputs, .channels_last = channels_last};
+           bool channels_last = false, Isa isa = best_isa()) {
+  test::RunOptions o{.isa = isa, .threads = threads, .outputs = outputs, .channels_last = channels_last};
   test::KernelRun r = test::run_kernel_and_reference(op, opset, args, std::move(attrs), o);
   ASSERT_EQ(r.fast.size(), outputs) << what;
   EXPECT_TRUE(r.kernel.starts_with(want_kernel)) << what << ": chose " << r.kernel;
@@ -86,6 +86,27 @@ TEST(KernelsCopy, TransposeRank6DefaultNegativeAndThreads) {
     for (DType dt : {DType::UInt8, DType::Float32, DType::Int64})
       check("Transpose", 13, {Arg(test::random_tensor(dt, {2, 8, 29, 28, 33}, 5))}, {attr_ints("perm", p)},
             "copy_transpose", "Transpose threads perm " + str(p), 2);
+}
+
+// The tiled transpose of 4-byte elements has an AVX2 form (8x8 register tiles) beside the plain loops: both, on
+// row and column counts around 8 and 16, on every tier.
+TEST(KernelsCopy, TransposeTilesOnEveryTier) {
+  for (Isa isa : test::isa_tiers())
+    for (int64_t m : {1, 7, 8, 9, 16, 17, 33})
+      for (int64_t n : {2, 7, 8, 15, 16, 24, 65}) {
+        std::string want = isa == Isa::Scalar ? "copy_transpose_tiled" : "copy_transpose_tiled_avx2";
+        Tensor x = test::random_tensor(DType::Float32, {3, m, n}, static_cast<uint32_t>(m * n));
+        std::string what = std::string(isa_name(isa)) + " Transpose " + shape_str(x.shape());
+        check("Transpose", 13, {Arg(x)}, {attr_ints("perm", {0, 2, 1})}, m == 1 ? "copy_transpose_runs" : want, what,
+              1, 1, false, isa);
+        check("Transpose", 13, {Arg(x)}, {attr_ints("perm", {2, 1, 0})}, want, what + " (2,1,0)", 1, 1, false, isa);
+        Tensor i = test::random_tensor(DType::Int32, {2, n, 3, m}, 3);
+        check("Transpose", 13, {Arg(i)}, {attr_ints("perm", {0, 3, 2, 1})}, m == 1 ? "copy_transpose" : want,
+              what + " int32 (0,3,2,1)", 2, 1, false, isa);
+      }
+  Tensor big = test::random_tensor(DType::Float32, {2, 64, 56, 57}, 4);
+  for (Isa isa : test::isa_tiers())
+    check("Transpose", 13, {Arg(big)}, {attr_ints("perm", {0, 2, 3, 1})}, "copy_transpose_tiled", "big", 2, 1, false, isa);
 }
 
 // ---- Concat ----

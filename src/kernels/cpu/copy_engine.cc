@@ -1,6 +1,8 @@
 // The copy plans of the data-movement kernels (copy_engine.h).
 #include "kernels/cpu/copy_engine.h"
 
+#include <immintrin.h>
+
 #include <cstring>
 
 #include "ops/op_helpers.h"
@@ -129,7 +131,7 @@ void simplify_transpose(const Shape& in, const std::vector<int64_t>& perm, Shape
   }
 }
 
-TileTranspose plan_tile_transpose(const Shape& rin, const std::vector<int64_t>& rperm, size_t elem) {
+TileTranspose plan_tile_transpose(const Shape& rin, const std::vector<int64_t>& rperm, size_t elem, Isa isa) {
   size_t r = rin.size();
   std::vector<int64_t> in_strides = strides_of(rin);
   Shape out(r);
@@ -138,6 +140,7 @@ TileTranspose plan_tile_transpose(const Shape& rin, const std::vector<int64_t>& 
   TileTranspose t;
   t.elem = elem;
   t.block = elem <= 4 ? 16 : 8;
+  t.avx2 = elem == 4 && static_cast<int>(isa) >= static_cast<int>(Isa::Avx2);
   size_t a = static_cast<size_t>(rperm[r - 1]);
   t.m = rin[a];
   t.src_a = in_strides[a];
@@ -162,6 +165,28 @@ TileTranspose plan_tile_transpose(const Shape& rin, const std::vector<int64_t>& 
 
 namespace {
 
+// d[k * ds + i] = s[i * ss + k] for i, k < 8: eight rows through eight AVX2 registers.
+__attribute__((target("avx2"))) void transpose_8x8(const uint32_t* s, int64_t ss, uint32_t* d, int64_t ds) {
+  const float* src = reinterpret_cast<const float*>(s);
+  float* dst = reinterpret_cast<float*>(d);
+  __m256 r[8], t[8], u[8];
+  for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(src + i * ss);
+  for (int i = 0; i < 8; i += 2) {
+    t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+  }
+  for (int i = 0; i < 8; i += 4) {
+    u[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+    u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+    u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+    u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+  }
+  for (int k = 0; k < 4; ++k) {
+    _mm256_storeu_ps(dst + k * ds, _mm256_permute2f128_ps(u[k], u[k + 4], 0x20));
+    _mm256_storeu_ps(dst + (k + 4) * ds, _mm256_permute2f128_ps(u[k], u[k + 4], 0x31));
+  }
+}
+
 template <typename T>
 void tile_items(const TileTranspose& t, const T* src, T* dst, int64_t begin, int64_t end) {
   size_t r = t.dims.size();
@@ -177,7 +202,15 @@ void tile_items(const TileTranspose& t, const T* src, T* dst, int64_t begin, int
     int64_t rows = std::min(bs, t.m - idx[r - 1] * bs);
     const T* s = src + so;
     T* y = dst + dof;
-    for (int64_t b0 = 0; b0 < t.n; b0 += bs) {
+    int64_t b_done = 0;  // columns already moved by the 8x8 register tiles
+    if constexpr (sizeof(T) == 4) {
+      if (t.avx2 && rows == bs) {
+        b_done = t.n / 8 * 8;
+        for (int64_t b0 = 0; b0 < b_done; b0 += 8)
+          for (int64_t a0 = 0; a0 < rows; a0 += 8) transpose_8x8(s + a0 * sa + b0, sa, y + b0 * db + a0, db);
+      }
+    }
+    for (int64_t b0 = b_done; b0 < t.n; b0 += bs) {
       int64_t b1 = std::min(t.n, b0 + bs);
       for (int64_t ib = b0; ib < b1; ++ib) {
         T* yrow = y + ib * db;

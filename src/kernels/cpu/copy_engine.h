@@ -13,6 +13,7 @@
 #include <optional>
 #include <vector>
 
+#include "kernels/cpu/cpu_features.h"
 #include "runtime/kernel.h"
 
 namespace hone::cpu::copy {
@@ -106,9 +107,11 @@ struct TileTranspose {
   int64_t dst_b = 1;     // output stride of i_b (i_a's is 1)
   int64_t block = 16;
   int64_t items = 0;
+  bool avx2 = false;  // 4-byte elements: 8x8 sub-tiles through AVX2 registers
 };
-// For a simplified transpose (simplify_transpose) whose last axis moves.
-TileTranspose plan_tile_transpose(const Shape& rin, const std::vector<int64_t>& rperm, size_t elem);
+// For a simplified transpose (simplify_transpose) whose last axis moves. `isa` picks the tile code (AVX2 8x8
+// register transposes for 4-byte elements, else the plain loops).
+TileTranspose plan_tile_transpose(const Shape& rin, const std::vector<int64_t>& rperm, size_t elem, Isa isa);
 void run_tile_transpose(const TileTranspose& t, const void* src, void* dst, int threads);
 
 // ---- slabs (Concat, Split) ----

@@ -53,7 +53,7 @@ class TransposeKernel final : public Kernel {
       strided_ = plan_strided(rout, strides, 0, elem);
     } else {
       tiled_ = true;
-      tile_ = plan_tile_transpose(rin, rperm, elem);
+      tile_ = plan_tile_transpose(rin, rperm, elem, active_isa());
     }
   }
 
@@ -65,7 +65,9 @@ class TransposeKernel final : public Kernel {
     if (y.numel() == 0) return;
     run_tile_transpose(tile_, x.raw(), y.raw(), copy_threads(static_cast<int64_t>(y.nbytes()), ctx.threads()));
   }
-  std::string name() const override { return tiled_ ? "copy_transpose_tiled" : "copy_transpose_runs"; }
+  std::string name() const override {
+    return !tiled_ ? "copy_transpose_runs" : tile_.avx2 ? "copy_transpose_tiled_avx2" : "copy_transpose_tiled";
+  }
 
  private:
   DType dtype_;
