@@ -16,9 +16,8 @@
 
 #include <algorithm>
 #include <cstring>
-#include <optional>
-
 #include <limits>
+#include <optional>
 
 #include "kernels/cpu/dnnl_common.h"
 #include "kernels/cpu/rnn_gate_microkernels.h"
