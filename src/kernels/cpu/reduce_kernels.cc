@@ -6,7 +6,8 @@
 // runs), empty tensors and noop_with_empty_axes stay on the reference kernel. Channels-last inputs are reduced in
 // their stored N,H,W,C order; a plain (lower-rank) output must then come out in the same order. (Reducing C with H
 // or W visits values in another order than the reference: sums round differently, and Max/Min of zeros of both
-// signs may keep the other sign.)
+// signs may keep the other sign.) Sums, products and squares accumulate in float where the reference uses double,
+// so only they can overflow (|x| above ~1e19 squared, products leaving the float range part-way).
 #include <cmath>
 #include <string>
 
