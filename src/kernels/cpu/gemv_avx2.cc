@@ -23,7 +23,6 @@ struct V {
   static R zero() { return _mm256_setzero_ps(); }
   static R fma(R a, R b, R c) { return _mm256_fmadd_ps(a, b, c); }
   static R add(R a, R b) { return _mm256_add_ps(a, b); }
-  static void prefetch(const float* p) { _mm_prefetch(reinterpret_cast<const char*>(p), _MM_HINT_T0); }
 };
 
 constexpr const char* kIsaName = "avx2";

@@ -18,7 +18,6 @@ struct V {
   static R zero() { return 0.f; }
   static R fma(R a, R b, R c) { return a * b + c; }
   static R add(R a, R b) { return a + b; }
-  static void prefetch(const float*) {}
 };
 
 constexpr const char* kIsaName = "scalar";
