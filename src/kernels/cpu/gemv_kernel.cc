@@ -122,7 +122,7 @@ std::optional<GemvSetup> gemm_setup(const KernelQuery& q) {
     s.c_rs = c2[0] == 1 ? 0 : c2[1];
     s.c_cs = c2[1] == 1 ? 0 : 1;
     s.c_shape = *c;
-    if (const Tensor* ct = q.input_constants[2]) {
+    if (const Tensor* ct = q.input_constants.size() > 2 ? q.input_constants[2] : nullptr) {
       if (ct->dtype() != DType::Float32) return std::nullopt;
       s.c_const = ct;
     } else {
@@ -255,7 +255,8 @@ bool gemv_applies(const KernelQuery& q) { return setup(q).has_value(); }
 std::unique_ptr<Kernel> make_gemv(const KernelQuery& q) { return std::make_unique<GemvKernel>(q); }
 
 // Above the oneDNN matmul/gemm kernels (priority 10) wherever it applies.
-HONE_REGISTER_KERNEL({.op = "MatMul", .name = "gemv-f32", .priority = 20, .applies = gemv_applies, .create = make_gemv});
+HONE_REGISTER_KERNEL(
+    {.op = "MatMul", .name = "gemv-f32", .priority = 20, .applies = gemv_applies, .create = make_gemv});
 HONE_REGISTER_KERNEL({.op = "Gemm", .name = "gemv-f32", .priority = 20, .applies = gemv_applies, .create = make_gemv});
 
 }  // namespace
