@@ -18,6 +18,10 @@ namespace hone {
 
 struct SessionOptions {
   int threads = 0;  // intra-op threads; 0 = all cores of this machine
+  // Graph lowering before planning: constant folding, BatchNormalization folding, convolution fusion.
+  bool optimize_graph = true;
+  // Every node on its reference kernel (the oracle fast kernels are tested against); also HONE_KERNELS=reference.
+  bool reference_kernels = false;
 };
 
 class GraphRunner;
@@ -51,6 +55,7 @@ class Session {
 
  private:
   std::unique_ptr<Model> model_;
+  std::shared_ptr<Graph> graph_;  // what runs: the model's graph, lowered (passes/runtime_lowering.h)
   std::unique_ptr<GraphRunner> runner_;
   int threads_ = 1;
 };

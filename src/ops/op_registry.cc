@@ -76,6 +76,12 @@ Tensor& OpContext::output_uninitialized(size_t i, DType dtype, const Shape& shap
   return bind_output(i, dtype, shape, false);
 }
 
+Tensor& OpContext::written_output(size_t i) {
+  if (i >= num_outputs_ || !outputs_[i].is_tensor() || !outputs_[i].tensor.defined())
+    fail("{}: output {} has not been written", node_.label(), i);
+  return outputs_[i].tensor;
+}
+
 void OpContext::set_output(size_t i, Value v) {
   if (i >= num_outputs_) fail("{}: has no output {}", node_.label(), i);
   if (v.is_tensor()) {

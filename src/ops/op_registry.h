@@ -92,6 +92,8 @@ class OpContext {
   Tensor& output(size_t i, DType dtype, const Shape& shape);
   // Same, without zero-filling: for kernels that write every element.
   Tensor& output_uninitialized(size_t i, DType dtype, const Shape& shape);
+  // Output i as this kernel already wrote it (for kernels that finish another kernel's result in place).
+  Tensor& written_output(size_t i);
   // Sets output i to a value (a sequence, an optional, or a tensor computed elsewhere).
   void set_output(size_t i, Value v);
 

@@ -27,6 +27,8 @@ class Kernel {
   virtual ~Kernel() = default;
   virtual void run(OpContext& ctx) = 0;
   virtual std::string name() const = 0;
+  // Layout reorders the kernel runs around its own work on every call (e.g. into a oneDNN blocked layout).
+  virtual int reorders() const { return 0; }
 };
 
 // What a kernel factory sees at plan time: the node, its input types (concrete shapes where known), the values of

@@ -86,12 +86,18 @@ std::unique_ptr<Plan> make_plan(const Graph& g, const std::function<int64_t(cons
 
   std::vector<std::string> scope(outer_names.begin(), outer_names.end());
   std::vector<size_t> order = topological_order(g, scope);
-  std::vector<int> last_use;
-  auto use = [&](int s, int step) {
-    if (static_cast<size_t>(s) >= last_use.size()) last_use.resize(static_cast<size_t>(s) + 1, -1);
-    last_use[static_cast<size_t>(s)] = std::max(last_use[static_cast<size_t>(s)], step);
+
+  // Values that must stay plain whatever their producer prefers: graph outputs and values that subgraphs read by
+  // name.
+  std::vector<bool> must_be_plain;
+  auto mark_plain = [&](int s) {
+    if (static_cast<size_t>(s) >= must_be_plain.size()) must_be_plain.resize(static_cast<size_t>(s) + 1, false);
+    must_be_plain[static_cast<size_t>(s)] = true;
   };
-  std::vector<int> def_step;
+  for (const ValueInfo& v : g.outputs) mark_plain(slot(v.name));
+
+  // Pass 1: one step per node that is not folded, with its slots and the factory of its best fast kernel.
+  std::vector<const KernelFactory*> factories;
   for (size_t idx : order) {
     const Node& n = g.nodes[idx];
     bool all_const = true;
@@ -105,12 +111,7 @@ std::unique_ptr<Plan> make_plan(const Graph& g, const std::function<int64_t(cons
     PlanStep st;
     st.node = &n;
     st.opset = opset(n.domain);
-    int step_index = static_cast<int>(plan->steps.size());
-    for (const std::string& i : n.inputs) {
-      int s = i.empty() ? -1 : slot(i);
-      st.inputs.push_back(s);
-      if (s >= 0) use(s, step_index);
-    }
+    for (const std::string& i : n.inputs) st.inputs.push_back(i.empty() ? -1 : slot(i));
     for (const Attribute& a : n.attributes) {
       std::vector<const Graph*> subs;
       if (a.g) subs.push_back(a.g.get());
@@ -119,20 +120,16 @@ std::unique_ptr<Plan> make_plan(const Graph& g, const std::function<int64_t(cons
         for (const std::string& name : outer_scope_names(*sg)) {
           int s = slot(name);
           st.implicit.push_back(s);
-          use(s, step_index);
+          mark_plain(s);
         }
     }
-    for (const std::string& o : n.outputs) {
-      int s = o.empty() ? -1 : slot(o);
-      st.outputs.push_back(s);
-      if (s >= 0) {
-        if (static_cast<size_t>(s) >= def_step.size()) def_step.resize(static_cast<size_t>(s) + 1, -1);
-        def_step[static_cast<size_t>(s)] = step_index;
-        use(s, step_index);
-      }
-    }
-    const OpSchema& schema = schema_for(n, st.opset);
-    KernelQuery q{n, st.opset, {}, {}, {}, opt.threads};
+    for (const std::string& o : n.outputs) st.outputs.push_back(o.empty() ? -1 : slot(o));
+    plan->steps.push_back(std::move(st));
+  }
+  must_be_plain.resize(plan->slot_names.size(), false);
+
+  auto query_for = [&](const PlanStep& st) {
+    KernelQuery q{*st.node, st.opset, {}, {}, {}, opt.threads};
     for (int s : st.inputs) {
       q.input_types.push_back(s < 0 ? nullptr : &plan->slot_types[static_cast<size_t>(s)]);
       q.input_constants.push_back(s < 0 || !plan->constants[static_cast<size_t>(s)].is_tensor()
@@ -140,8 +137,110 @@ std::unique_ptr<Plan> make_plan(const Graph& g, const std::function<int64_t(cons
                                       : &plan->constants[static_cast<size_t>(s)].tensor);
     }
     for (int s : st.outputs) q.output_types.push_back(s < 0 ? TypeInfo{} : plan->slot_types[static_cast<size_t>(s)]);
-    st.kernel = KernelRegistry::instance().choose(q, schema);
+    return q;
+  };
+  // A slot that takes part in layout planning: a float32 rank-4 activation (not a constant).
+  auto layout_slot = [&](int s) {
+    return s >= 0 && plan->constants[static_cast<size_t>(s)].is_none() &&
+           is_layout_tensor(&plan->slot_types[static_cast<size_t>(s)]);
+  };
+  auto neutral = [&](int s) { return is_layout_neutral(*to_concrete(*plan->slot_types[static_cast<size_t>(s)].shape)); };
+
+  // Pass 2: layouts. In order, each step runs channels-last when its kernel prefers it or when an activation input
+  // already is channels-last, provided the kernel accepts it and none of its outputs must stay plain. A value read
+  // in the other layout gets one hone.LayoutTransform step (shared by all its readers).
+  std::vector<Layout> layout(plan->slot_names.size(), Layout::Plain);
+  std::map<std::pair<int, Layout>, int> converted;
+  std::vector<PlanStep> steps = std::move(plan->steps);
+  plan->steps.clear();
+  for (PlanStep& st : steps) {
+    KernelQuery q = query_for(st);
+    const KernelFactory* f = opt.reference_kernels ? nullptr : KernelRegistry::instance().best(q);
+    Layout mode = Layout::Plain;
+    bool has_layout_value = false, reads_cl = false, writes_plain_only = false;
+    for (int s : st.inputs)
+      if (layout_slot(s)) {
+        has_layout_value = true;
+        if (layout[static_cast<size_t>(s)] == Layout::ChannelsLast && !neutral(s)) reads_cl = true;
+      }
+    for (int s : st.outputs)
+      if (layout_slot(s)) {
+        has_layout_value = true;
+        if (must_be_plain[static_cast<size_t>(s)] && !neutral(s)) writes_plain_only = true;
+      }
+    if (f && f->channels_last && has_layout_value && !writes_plain_only && (f->prefers_channels_last || reads_cl)) {
+      q.layout = Layout::ChannelsLast;
+      if (f->channels_last(q)) mode = Layout::ChannelsLast;
+      q.layout = Layout::Plain;
+    }
+    for (int& s : st.inputs) {
+      if (!layout_slot(s) || layout[static_cast<size_t>(s)] == mode || neutral(s)) continue;
+      auto key = std::make_pair(s, mode);
+      auto it = converted.find(key);
+      if (it == converted.end()) {
+        auto node = std::make_unique<Node>();
+        node->domain = "hone";
+        node->op_type = "LayoutTransform";
+        node->name = plan->slot_names[static_cast<size_t>(s)] + (mode == Layout::ChannelsLast ? "@nhwc" : "@nchw");
+        node->inputs = {plan->slot_names[static_cast<size_t>(s)]};
+        node->outputs = {node->name};
+        node->attributes.push_back(Attribute::of_string("to", layout_name(mode)));
+        int out = slot(node->name);
+        plan->slot_types[static_cast<size_t>(out)] = plan->slot_types[static_cast<size_t>(s)];
+        layout.resize(plan->slot_names.size(), Layout::Plain);
+        layout[static_cast<size_t>(out)] = mode;
+        PlanStep conv;
+        conv.node = node.get();
+        conv.opset = 1;
+        conv.inputs = {s};
+        conv.outputs = {out};
+        KernelQuery cq = query_for(conv);
+        conv.kernel = KernelRegistry::instance().choose(cq, schema_for(*node, 1));
+        plan->owned_nodes.push_back(std::move(node));
+        plan->steps.push_back(std::move(conv));
+        ++plan->layout_transforms;
+        it = converted.emplace(key, out).first;
+      }
+      s = it->second;
+    }
+    KernelQuery fq = query_for(st);  // slot types may have moved while adding transforms
+    fq.layout = mode;
+    for (int s : st.outputs)
+      if (layout_slot(s)) layout[static_cast<size_t>(s)] = mode;
+    const OpSchema& schema = schema_for(*st.node, st.opset);
+    if (opt.reference_kernels) {
+      if (!schema.compute) fail("{}: operator has no kernel", st.node->label());
+      st.kernel = std::make_unique<ReferenceKernel>(schema);
+    } else if (mode == Layout::ChannelsLast) {
+      st.kernel = f->create(fq);  // the factory that accepted channels-last, never a fallback on N,H,W,C data
+    } else {
+      st.kernel = KernelRegistry::instance().choose(fq, schema);
+    }
     plan->steps.push_back(std::move(st));
+  }
+  // Graph outputs and subgraph reads are plain by construction; check rather than trust.
+  for (size_t s = 0; s < must_be_plain.size(); ++s)
+    if (must_be_plain[s] && layout[s] == Layout::ChannelsLast && !neutral(static_cast<int>(s)))
+      fail("internal error: '{}' must be plain but was planned channels-last", plan->slot_names[s]);
+
+  // Lifetimes over the final step list.
+  std::vector<int> last_use, def_step;
+  auto use = [&](int s, int step) {
+    if (static_cast<size_t>(s) >= last_use.size()) last_use.resize(static_cast<size_t>(s) + 1, -1);
+    last_use[static_cast<size_t>(s)] = std::max(last_use[static_cast<size_t>(s)], step);
+  };
+  for (size_t i = 0; i < plan->steps.size(); ++i) {
+    const PlanStep& st = plan->steps[i];
+    int step_index = static_cast<int>(i);
+    for (int s : st.inputs)
+      if (s >= 0) use(s, step_index);
+    for (int s : st.implicit) use(s, step_index);
+    for (int s : st.outputs)
+      if (s >= 0) {
+        if (static_cast<size_t>(s) >= def_step.size()) def_step.resize(static_cast<size_t>(s) + 1, -1);
+        def_step[static_cast<size_t>(s)] = step_index;
+        use(s, step_index);
+      }
   }
   for (const ValueInfo& v : g.outputs) {
     int s = slot(v.name);

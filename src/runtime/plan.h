@@ -29,6 +29,7 @@ struct PlanOptions {
   int threads = 1;
   int64_t arena_alignment = 64;
   int64_t max_folded_bytes = int64_t{2} << 30;  // per constant-folded value
+  bool reference_kernels = false;               // every node on its op's reference kernel
 };
 
 struct Plan {
@@ -43,6 +44,8 @@ struct Plan {
   int64_t arena_bytes = 0;            // planned peak of intermediates
   int64_t intermediate_bytes = 0;     // sum of all planned intermediates (what no reuse would need)
   int64_t dynamic_values = 0;         // intermediates whose size is only known at run time
+  int64_t layout_transforms = 0;      // hone.LayoutTransform steps the layout planning inserted
+  std::vector<std::unique_ptr<Node>> owned_nodes;  // nodes of steps the planner made (layout transforms)
   GraphTypes types;
 };
 

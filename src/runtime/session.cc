@@ -3,6 +3,7 @@
 
 #include "hone/hone.h"
 #include "ir/onnx/onnx_io.h"
+#include "passes/runtime_lowering.h"
 #include "runtime/graph_runner.h"
 
 namespace hone {
@@ -22,10 +23,7 @@ Session Session::load_bytes(const void* data, size_t size, SessionOptions opt) {
 Session::Session(Model model, SessionOptions opt) : model_(std::make_unique<Model>(std::move(model))) {
   threads_ = opt.threads > 0 ? opt.threads : available_cores();
   const Model* m = model_.get();
-  auto opset = [m](const std::string& domain) { return m->opset(domain); };
-  PlanOptions po;
-  po.threads = threads_;
-  runner_ = std::make_unique<GraphRunner>(model_->graph, opset, po);
+  auto opset = [m](const std::string& domain) { return domain == "hone" ? kHoneOpset : m->opset(domain); };
   // Surface unsupported operators at load, with their names and opsets, rather than at the first run.
   InferOptions io;
   io.opset = opset;
@@ -37,6 +35,12 @@ Session::Session(Model model, SessionOptions opt) : model_(std::make_unique<Mode
     if (t.unsupported.size() > 1) msg += fmt::format(" (and {} more)", t.unsupported.size() - 1);
     fail("{}", msg);
   }
+  PlanOptions po;
+  po.threads = threads_;
+  po.reference_kernels = opt.reference_kernels;
+  if (opt.optimize_graph && !opt.reference_kernels) graph_ = lower_for_runtime(model_->graph, opset);
+  else graph_ = std::shared_ptr<Graph>(std::shared_ptr<Graph>{}, &model_->graph);  // not owning
+  runner_ = std::make_unique<GraphRunner>(*graph_, opset, po);
 }
 
 Session::Session(Session&&) noexcept = default;

@@ -19,6 +19,7 @@ const char* alg_name(dnnl::algorithm a) {
   switch (a) {
     case dnnl::algorithm::eltwise_relu: return "relu";
     case dnnl::algorithm::eltwise_clip: return "clip";
+    case dnnl::algorithm::eltwise_clip_v2: return "clip";
     case dnnl::algorithm::eltwise_logistic: return "sigmoid";
     case dnnl::algorithm::eltwise_linear: return "linear";
     case dnnl::algorithm::eltwise_hardswish: return "hardswish";
@@ -31,16 +32,36 @@ const char* alg_name(dnnl::algorithm a) {
 }
 }  // namespace
 
-dnnl::primitive_attr make_attr(const PostOps& post_ops, float output_scale) {
+dnnl::primitive_attr make_attr(const PostOps& post_ops, float output_scale, const dnnl::memory::desc* residual) {
   dnnl::primitive_attr attr;
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
   if (output_scale != 1.f) attr.set_output_scales(0, {output_scale});
-  if (!post_ops.empty()) {
+  if (!post_ops.empty() || residual) {
     dnnl::post_ops po;
+    if (residual) po.append_binary(dnnl::algorithm::binary_add, *residual);
     for (const EltwisePostOp& p : post_ops) po.append_eltwise(p.scale, p.alg, p.alpha, p.beta);
     attr.set_post_ops(po);
   }
   return attr;
+}
+
+PostOps activation_post_ops(const Node& node) {
+  using dnnl::algorithm;
+  std::string act = node.attr_string("activation", "");
+  std::vector<float> p = node.attr_floats("activation_params");
+  auto param = [&](size_t i) {
+    if (i >= p.size()) fail("{}: activation {} needs {} parameters", node.label(), act, i + 1);
+    return p[i];
+  };
+  if (act.empty()) return {};
+  if (act == "Relu") return {{algorithm::eltwise_relu, 0.f}};
+  if (act == "LeakyRelu") return {{algorithm::eltwise_relu, param(0)}};
+  if (act == "Clip") return {{algorithm::eltwise_clip_v2, param(0), param(1)}};
+  if (act == "Sigmoid") return {{algorithm::eltwise_logistic}};
+  if (act == "Tanh") return {{algorithm::eltwise_tanh}};
+  if (act == "HardSwish") return {{algorithm::eltwise_hardswish}};
+  if (act == "HardSigmoid") return {{algorithm::eltwise_linear, param(0), param(1)}, {algorithm::eltwise_clip_v2, 0.f, 1.f}};
+  fail("{}: activation '{}' has no oneDNN post-op", node.label(), act);
 }
 
 std::string post_ops_suffix(const PostOps& post_ops) {
@@ -60,6 +81,12 @@ dnnl::memory::desc plain_desc(const dnnl::memory::dims& dims) {
   dnnl::memory::dims strides(dims.size(), 1);
   for (size_t i = dims.size(); i-- > 1;) strides[i - 1] = strides[i] * std::max<dnnl::memory::dim>(dims[i], 1);
   return dnnl::memory::desc(dims, dnnl::memory::data_type::f32, strides);
+}
+
+dnnl::memory::desc activation_desc(const Shape& shape, Layout layout) {
+  if (layout == Layout::ChannelsLast && shape.size() == 4)
+    return dnnl::memory::desc(to_dims(shape), dnnl::memory::data_type::f32, dnnl::memory::format_tag::nhwc);
+  return plain_desc(to_dims(shape));
 }
 
 dnnl::memory pack_constant(const float* src, const dnnl::memory::dims& dims, const dnnl::memory::desc& src_desc,
@@ -105,6 +132,14 @@ void execute_raw(const dnnl::primitive& p, dnnl::stream& s, const dnnl_exec_arg_
 }
 }  // namespace
 
+void execute_reorder(const dnnl::reorder& r, const dnnl::memory& src, const dnnl::memory& dst, int threads) {
+  if (threads > 0 && omp_get_max_threads() != threads) omp_set_num_threads(threads);
+  dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, src.get()}, {DNNL_ARG_TO, dst.get()}};
+  dnnl::stream& s = thread_stream();
+  execute_raw(r, s, args, 2);
+  s.wait();
+}
+
 void PreparedPrimitive::execute(int threads) {
   if (threads > 0 && omp_get_max_threads() != threads) omp_set_num_threads(threads);
   if (exec_args_.empty())
@@ -138,8 +173,12 @@ void DnnlWeightedKernel::bind_constants_and_io(const KernelQuery& q, const Shape
     dnnl::memory::desc bd({bias_len}, dnnl::memory::data_type::f32, dnnl::memory::format_tag::a);
     prim_.set_constant(DNNL_ARG_BIAS, pack_constant(q.input_constants[2]->data<float>(), bd.dims(), bd, bd));
   }
-  src_ = prim_.add_input(DNNL_ARG_SRC, plain_desc(to_dims(x)), prim_src);
-  dst_ = prim_.add_output(DNNL_ARG_DST, plain_desc(to_dims(y)), prim_dst);
+  src_ = prim_.add_input(DNNL_ARG_SRC, activation_desc(x, q.layout), prim_src);
+  dst_ = prim_.add_output(DNNL_ARG_DST, activation_desc(y, q.layout), prim_dst);
+}
+
+void DnnlWeightedKernel::bind_residual(const dnnl::memory::desc& d) {
+  res_ = prim_.add_input(DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, d, d);
 }
 
 void DnnlWeightedKernel::run(OpContext& ctx) {
@@ -150,6 +189,13 @@ void DnnlWeightedKernel::run(OpContext& ctx) {
   Tensor& y = ctx.output_uninitialized(0, DType::Float32, out_shape_);
   prim_.bind(src_, x.raw());
   prim_.bind(dst_, y.raw());
+  if (res_ >= 0) {
+    const Tensor& z = ctx.input(3);
+    if (z.dtype() != DType::Float32 || z.shape() != out_shape_)
+      fail("{}: residual input is {}[{}] but the kernel was planned for float[{}]", ctx.node().label(),
+           dtype_name(z.dtype()), shape_str(z.shape()), shape_str(out_shape_));
+    prim_.bind(res_, z.raw());
+  }
   prim_.execute(ctx.threads());
 }
 

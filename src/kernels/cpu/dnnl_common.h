@@ -10,6 +10,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "ops/hone/fused_conv.h"
 #include "runtime/kernel.h"
 
 namespace hone::dnnl_cpu {
@@ -29,8 +30,12 @@ struct EltwisePostOp {
 };
 using PostOps = std::vector<EltwisePostOp>;
 
-// Attributes with the post-ops, a user-managed scratchpad and, when != 1, a common output scale.
-dnnl::primitive_attr make_attr(const PostOps& post_ops, float output_scale = 1.f);
+// Attributes with the post-ops, a user-managed scratchpad and, when != 1, a common output scale. With `residual`,
+// a binary Add of a tensor of that layout comes first (dst = act(op + residual)); it is post-op 0.
+dnnl::primitive_attr make_attr(const PostOps& post_ops, float output_scale = 1.f,
+                               const dnnl::memory::desc* residual = nullptr);
+// The post-ops of a fused op's `activation` and `activation_params` attributes (ops/hone/fused_conv.h).
+PostOps activation_post_ops(const Node& node);
 // " +relu +clip" style suffix for kernel names, so the profile shows what was fused.
 std::string post_ops_suffix(const PostOps& post_ops);
 
@@ -40,6 +45,10 @@ std::optional<Shape> concrete_f32_shape(const TypeInfo* t);
 dnnl::memory::dims to_dims(const Shape& s);
 // Plain dense row-major layout for any rank (abcd... tags).
 dnnl::memory::desc plain_desc(const dnnl::memory::dims& dims);
+// The layout of a Hone activation tensor: plain, or nhwc for a rank-4 tensor planned channels-last.
+dnnl::memory::desc activation_desc(const Shape& shape, Layout layout);
+// Runs a reorder between two memories already bound to data, with `threads` OpenMP threads (0: as set).
+void execute_reorder(const dnnl::reorder& r, const dnnl::memory& src, const dnnl::memory& dst, int threads);
 
 // A copy of `src` (plain, dims `dims`) in the layout `want`, made once (weights pre-packing).
 dnnl::memory pack_constant(const float* src, const dnnl::memory::dims& dims, const dnnl::memory::desc& src_desc,
@@ -97,7 +106,7 @@ class DnnlWeightedKernel : public Kernel {
   ~DnnlWeightedKernel() override;  // out of line: oneDNN handles are released inside libhone
   void run(OpContext& ctx) override;
   const std::string& impl() const { return prim_.impl(); }
-  int reorders() const { return prim_.reorders(); }
+  int reorders() const override { return prim_.reorders(); }
 
  protected:
   explicit DnnlWeightedKernel(PostOps post_ops) : post_ops_(std::move(post_ops)) {}
@@ -106,12 +115,15 @@ class DnnlWeightedKernel : public Kernel {
   void bind_constants_and_io(const KernelQuery& q, const Shape& x, const Shape& y, const dnnl::memory::desc& user_w,
                              const dnnl::memory::desc& prim_w, int64_t bias_len, const dnnl::memory::desc& prim_src,
                              const dnnl::memory::desc& prim_dst);
+  // Input 3 of a fused op, added to the result by binary post-op 0 (see make_attr).
+  void bind_residual(const dnnl::memory::desc& d);
   PostOps post_ops_;
+  bool residual_ = false;
   PreparedPrimitive prim_;
 
  private:
   Shape in_shape_, out_shape_;
-  int src_ = -1, dst_ = -1;
+  int src_ = -1, dst_ = -1, res_ = -1;
 };
 
 }  // namespace hone::dnnl_cpu

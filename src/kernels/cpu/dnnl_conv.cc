@@ -67,25 +67,39 @@ memory::desc weights_user_desc(const ConvGeometry& g) {
   return plain_desc(d);
 }
 
-dnnl::convolution_forward::primitive_desc conv_pd(const ConvGeometry& g, bool bias, const PostOps& post_ops) {
+dnnl::convolution_forward::primitive_desc conv_pd(const ConvGeometry& g, bool bias, const PostOps& post_ops,
+                                                 Layout layout, bool residual = false) {
   auto any = [](const memory::dims& d) { return memory::desc(d, memory::data_type::f32, memory::format_tag::any); };
+  // Channels-last activations are read and written in place; plain ones let oneDNN pick (and reorder around it).
+  auto act = [&](const Shape& s) { return layout == Layout::ChannelsLast ? activation_desc(s, layout) : any(to_dims(s)); };
   memory::desc wd = weights_user_desc(g);
   memory::desc bd = bias ? memory::desc({g.w[0]}, memory::data_type::f32, memory::format_tag::a) : memory::desc();
   dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
-                                    any(to_dims(g.x)), any(wd.dims()), bd, any(to_dims(g.y)), g.strides, g.dilations,
+                                    act(g.x), any(wd.dims()), bd, act(g.y), g.strides, g.dilations,
                                     g.pad_l, g.pad_r);
-  return dnnl::convolution_forward::primitive_desc(d, make_attr(post_ops), cpu_engine());
+  memory::desc res = activation_desc(g.y, layout);
+  return dnnl::convolution_forward::primitive_desc(d, make_attr(post_ops, 1.f, residual ? &res : nullptr), cpu_engine());
 }
+
+bool has_residual(const KernelQuery& q) { return q.input_types.size() > 3 && q.input_types[3]; }
 
 }  // namespace
 
 bool conv_supported(const KernelQuery& q) {
   std::optional<ConvGeometry> g = conv_geometry(q);
   if (!g) return false;
+  bool residual = has_residual(q);
+  if (residual) {  // a float32 tensor of the output's shape, computed at run time
+    std::optional<Shape> z = concrete_f32_shape(q.input_types[3]);
+    if (!z || *z != g->y || q.input_constants[3]) return false;
+  }
   try {
-    conv_pd(*g, q.input_types.size() > 2 && q.input_types[2], {});
+    PostOps po = q.node.domain == "hone" ? activation_post_ops(q.node) : PostOps{};
+    conv_pd(*g, q.input_types.size() > 2 && q.input_types[2], po, q.layout, residual);
     return true;
   } catch (const dnnl::error&) {
+    return false;
+  } catch (const Error&) {
     return false;
   }
 }
@@ -93,11 +107,17 @@ bool conv_supported(const KernelQuery& q) {
 DnnlConvKernel::DnnlConvKernel(const KernelQuery& q, PostOps post_ops) : DnnlWeightedKernel(std::move(post_ops)) {
   std::optional<ConvGeometry> g = conv_geometry(q);
   if (!g) fail("{}: not supported by the oneDNN conv kernel", q.node.label());
+  if (q.node.domain == "hone") {
+    PostOps fused = activation_post_ops(q.node);
+    post_ops_.insert(post_ops_.begin(), fused.begin(), fused.end());
+    residual_ = has_residual(q);
+  }
   bool bias = q.input_types.size() > 2 && q.input_types[2];
-  auto pd = conv_pd(*g, bias, post_ops_);
+  auto pd = conv_pd(*g, bias, post_ops_, q.layout, residual_);
   prim_.init(pd, dnnl::convolution_forward(pd));
   bind_constants_and_io(q, g->x, g->y, weights_user_desc(*g), pd.weights_desc(), bias ? g->w[0] : 0, pd.src_desc(),
                         pd.dst_desc());
+  if (residual_) bind_residual(activation_desc(g->y, q.layout));
 }
 
 DnnlConvKernel::~DnnlConvKernel() = default;
@@ -108,6 +128,21 @@ HONE_REGISTER_KERNEL({.op = "Conv",
                       .applies = conv_supported,
                       .create = [](const KernelQuery& q) -> std::unique_ptr<Kernel> {
                         return std::make_unique<DnnlConvKernel>(q);
-                      }});
+                      },
+                      .channels_last = [](const KernelQuery& q) { return q.input_types[0]->shape->size() == 4 &&
+                                                                         conv_supported(q); },
+                      .prefers_channels_last = true});
+
+HONE_REGISTER_KERNEL({.domain = "hone",
+                      .op = "FusedConv",
+                      .name = "dnnl-conv-f32",
+                      .priority = 10,
+                      .applies = conv_supported,
+                      .create = [](const KernelQuery& q) -> std::unique_ptr<Kernel> {
+                        return std::make_unique<DnnlConvKernel>(q);
+                      },
+                      .channels_last = [](const KernelQuery& q) { return q.input_types[0]->shape->size() == 4 &&
+                                                                         conv_supported(q); },
+                      .prefers_channels_last = true});
 
 }  // namespace hone::dnnl_cpu

@@ -76,12 +76,15 @@ memory::desc weights_user_desc(const DeconvGeometry& g) {
   return memory::desc(dims, memory::data_type::f32, strides);
 }
 
-dnnl::deconvolution_forward::primitive_desc deconv_pd(const DeconvGeometry& g, bool bias, const PostOps& post_ops) {
+dnnl::deconvolution_forward::primitive_desc deconv_pd(const DeconvGeometry& g, bool bias, const PostOps& post_ops,
+                                                     Layout layout) {
   auto any = [](const memory::dims& d) { return memory::desc(d, memory::data_type::f32, memory::format_tag::any); };
+  // Channels-last activations are read and written in place; plain ones let oneDNN pick (and reorder around it).
+  auto act = [&](const Shape& s) { return layout == Layout::ChannelsLast ? activation_desc(s, layout) : any(to_dims(s)); };
   memory::desc wd = weights_user_desc(g);
   memory::desc bd = bias ? memory::desc({g.y[1]}, memory::data_type::f32, memory::format_tag::a) : memory::desc();
   dnnl::deconvolution_forward::desc d(dnnl::prop_kind::forward_inference, dnnl::algorithm::deconvolution_direct,
-                                      any(to_dims(g.x)), any(wd.dims()), bd, any(to_dims(g.y)), g.strides,
+                                      act(g.x), any(wd.dims()), bd, act(g.y), g.strides,
                                       g.dilations, g.pad_l, g.pad_r);
   return dnnl::deconvolution_forward::primitive_desc(d, make_attr(post_ops), cpu_engine());
 }
@@ -94,7 +97,7 @@ bool conv_transpose_supported(const KernelQuery& q) {
   std::optional<DeconvGeometry> g = deconv_geometry(q);
   if (!g) return false;
   try {
-    deconv_pd(*g, has_bias(q), {});
+    deconv_pd(*g, has_bias(q), {}, q.layout);
     return true;
   } catch (const dnnl::error&) {
     return false;
@@ -105,7 +108,7 @@ DnnlConvTransposeKernel::DnnlConvTransposeKernel(const KernelQuery& q, PostOps p
     : DnnlWeightedKernel(std::move(post_ops)) {
   std::optional<DeconvGeometry> g = deconv_geometry(q);
   if (!g) fail("{}: not supported by the oneDNN ConvTranspose kernel", q.node.label());
-  auto pd = deconv_pd(*g, has_bias(q), post_ops_);
+  auto pd = deconv_pd(*g, has_bias(q), post_ops_, q.layout);
   prim_.init(pd, dnnl::deconvolution_forward(pd));
   bind_constants_and_io(q, g->x, g->y, weights_user_desc(*g), pd.weights_desc(), has_bias(q) ? g->y[1] : 0,
                         pd.src_desc(), pd.dst_desc());
@@ -119,6 +122,9 @@ HONE_REGISTER_KERNEL({.op = "ConvTranspose",
                       .applies = conv_transpose_supported,
                       .create = [](const KernelQuery& q) -> std::unique_ptr<Kernel> {
                         return std::make_unique<DnnlConvTransposeKernel>(q);
-                      }});
+                      },
+                      .channels_last = [](const KernelQuery& q) { return q.input_types[0]->shape->size() == 4 &&
+                                                                         conv_transpose_supported(q); },
+                      .prefers_channels_last = true});
 
 }  // namespace hone::dnnl_cpu

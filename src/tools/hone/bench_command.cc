@@ -39,6 +39,7 @@ struct ProfileRow {
   size_t step = 0;
   std::string node, op, kernel;
   int64_t calls = 0;
+  int reorders = 0;  // layout reorders: a hone.LayoutTransform step, or reorders inside the kernel
   double ms_per_call = 0, share = 0, gflops = 0, gbs = 0;
   NodeCost cost;
 };
@@ -60,6 +61,9 @@ std::vector<ProfileRow> profile_rows(const Plan& plan) {
                                                                     : st.node->domain + "." + st.node->op_type;
     r.kernel = st.kernel ? st.kernel->name() : "?";
     r.calls = st.profile_calls;
+    r.reorders = st.node->domain == "hone" && st.node->op_type == "LayoutTransform" ? 1
+                 : st.kernel                                                      ? st.kernel->reorders()
+                                                                                  : 0;
     r.cost = node_cost(*st.node, type_of);
     double ns = r.calls ? static_cast<double>(st.profile_ns) / static_cast<double>(r.calls) : 0;
     r.ms_per_call = ns / 1e6;
@@ -165,7 +169,7 @@ int bench_model(const BenchOptions& o) {
         p.push_back({{"step", r.step}, {"node", r.node}, {"op", r.op}, {"kernel", r.kernel}, {"calls", r.calls},
                      {"ms_per_call", r.ms_per_call}, {"share", r.share}, {"flops", r.cost.known ? json(r.cost.flops) : json(nullptr)},
                      {"bytes", r.cost.known ? json(r.cost.bytes_read + r.cost.bytes_written) : json(nullptr)},
-                     {"gflops_per_s", r.gflops}, {"gb_per_s", r.gbs}});
+                     {"gflops_per_s", r.gflops}, {"gb_per_s", r.gbs}, {"reorders", r.reorders}});
       j["profile"] = p;
     }
     fmt::print("{}\n", j.dump(2));
@@ -206,15 +210,29 @@ int bench_model(const BenchOptions& o) {
   }
   fmt::print("\nper node, {} of {} steps by time (time per call over {} profiled runs):\n", shown, rows.size(),
              st.count);
-  fmt::print("  {:>4}  {:<{}}  {:<{}}  {:<{}}  {:>10}  {:>6}  {:>8}  {:>7}\n", "step", "node", name_w, "op", op_w,
-             "kernel", kernel_w, "ms/call", "share", "GFLOP/s", "GB/s");
+  fmt::print("  {:>4}  {:<{}}  {:<{}}  {:<{}}  {:>10}  {:>6}  {:>8}  {:>7}  {:>8}\n", "step", "node", name_w, "op",
+             op_w, "kernel", kernel_w, "ms/call", "share", "GFLOP/s", "GB/s", "reorders");
   for (size_t i = 0; i < shown; ++i) {
     const ProfileRow& r = *order[i];
     std::string name = r.node.empty() ? "(unnamed)" : r.node;
     if (name.size() > name_w) name = name.substr(0, name_w - 1) + "~";
-    fmt::print("  {:>4}  {:<{}}  {:<{}}  {:<{}}  {:>10.4f}  {:>5.1f}%  {:>8.2f}  {:>7.2f}\n", r.step, name, name_w,
-               r.op, op_w, r.kernel, kernel_w, r.ms_per_call, r.share * 100, r.gflops, r.gbs);
+    fmt::print("  {:>4}  {:<{}}  {:<{}}  {:<{}}  {:>10.4f}  {:>5.1f}%  {:>8.2f}  {:>7.2f}  {:>8}\n", r.step, name,
+               name_w, r.op, op_w, r.kernel, kernel_w, r.ms_per_call, r.share * 100, r.gflops, r.gbs,
+               r.reorders ? std::to_string(r.reorders) : "");
   }
+  int steps_reordering = 0, kernel_reorders = 0, transforms = 0;
+  double reorder_ms = 0;
+  for (const ProfileRow& r : rows) {
+    if (r.op == "hone.LayoutTransform") {
+      ++transforms;
+      reorder_ms += r.ms_per_call;
+    } else if (r.reorders) {
+      ++steps_reordering;
+      kernel_reorders += r.reorders;
+    }
+  }
+  fmt::print("layout reorders per run: {} planned layout transform{} ({:.3f} ms), {} inside {} kernel{}\n", transforms,
+             transforms == 1 ? "" : "s", reorder_ms, kernel_reorders, steps_reordering, steps_reordering == 1 ? "" : "s");
   return 0;
 }
 

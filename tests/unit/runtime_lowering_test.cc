@@ -1,0 +1,218 @@
+// The runtime's graph lowering (BatchNormalization folding, convolution fusion) and layout planning (channels-last
+// chains with planned transforms): the structure they produce, and outputs equal to the reference path.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "hone/hone.h"
+#include "passes/pass.h"
+#include "passes/runtime_lowering.h"
+#include "runtime/plan.h"
+
+namespace hone {
+namespace {
+
+Tensor random_tensor(Shape s, std::mt19937& rng, float lo = -1.f, float hi = 1.f) {
+  Tensor t(DType::Float32, std::move(s));
+  std::uniform_real_distribution<float> d(lo, hi);
+  for (float& v : t.span<float>()) v = d(rng);
+  return t;
+}
+
+// Builds a model step by step: conv / bn / add / activation nodes on float32 NCHW tensors.
+struct Builder {
+  Model m;
+  std::mt19937 rng{42};
+  int next = 0;
+  explicit Builder(Shape input, int64_t opset = 13) {
+    m.ir_version = 8;
+    m.opset_import = {{"", opset}};
+    m.graph.name = "g";
+    m.graph.inputs.push_back({"x", TypeInfo::tensor(DType::Float32, to_sym_shape(input)), ""});
+  }
+  std::string name(const char* p) { return std::string(p) + std::to_string(next++); }
+  std::string conv(const std::string& x, int64_t cin, int64_t cout, int64_t k, int64_t group = 1, bool bias = true,
+                   int64_t stride = 1) {
+    std::string w = name("w"), b = name("b"), y = name("conv");
+    m.graph.initializers[w] = random_tensor({cout, cin / group, k, k}, rng, -0.5f, 0.5f);
+    std::vector<std::string> in = {x, w};
+    if (bias) {
+      m.graph.initializers[b] = random_tensor({cout}, rng);
+      in.push_back(b);
+    }
+    m.graph.nodes.push_back({y, "Conv", "", in, {y},
+                             {Attribute::of_ints("pads", {k / 2, k / 2, k / 2, k / 2}), Attribute::of_int("group", group),
+                              Attribute::of_ints("strides", {stride, stride})},
+                             ""});
+    return y;
+  }
+  std::string conv_transpose(const std::string& x, int64_t cin, int64_t cout, int64_t group) {
+    std::string w = name("w"), y = name("deconv");
+    m.graph.initializers[w] = random_tensor({cin, cout / group, 2, 2}, rng, -0.5f, 0.5f);
+    m.graph.nodes.push_back({y, "ConvTranspose", "", {x, w}, {y},
+                             {Attribute::of_ints("strides", {2, 2}), Attribute::of_int("group", group)}, ""});
+    return y;
+  }
+  std::string bn(const std::string& x, int64_t c) {
+    std::string y = name("bn");
+    std::vector<std::string> in = {x};
+    for (int i = 0; i < 4; ++i) {
+      std::string p = name("bnp");
+      Tensor t = random_tensor({c}, rng, i == 3 ? 0.5f : -1.f, i == 3 ? 2.f : 1.f);  // variance > 0
+      m.graph.initializers[p] = t;
+      in.push_back(p);
+    }
+    m.graph.nodes.push_back({y, "BatchNormalization", "", in, {y}, {Attribute::of_float("epsilon", 1e-3f)}, ""});
+    return y;
+  }
+  std::string op(const std::string& type, std::vector<std::string> in, std::vector<Attribute> attrs = {}) {
+    std::string y = name("v");
+    m.graph.nodes.push_back({y, type, "", std::move(in), {y}, std::move(attrs), ""});
+    return y;
+  }
+  std::string scalar(float v) {
+    std::string n = name("s");
+    m.graph.initializers[n] = scalar_tensor(DType::Float32, v);
+    return n;
+  }
+  Model finish(const std::vector<std::string>& outs) {
+    for (const std::string& o : outs) m.graph.outputs.push_back({o, TypeInfo::tensor(DType::Float32), ""});
+    return m;
+  }
+};
+
+// Fast (lowered, fused, channels-last) and reference outputs agree.
+void expect_matches_reference(const Model& m, const Shape& input, float tol = 1e-4f) {
+  std::mt19937 rng(7);
+  Tensor x = random_tensor(input, rng);
+  Session fast(m, {.threads = 1});
+  Session ref(m, {.threads = 1, .reference_kernels = true});
+  std::vector<Tensor> a = fast.run({{"x", x}}), b = ref.run({{"x", x}});
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    ASSERT_EQ(a[i].shape(), b[i].shape());
+    for (int64_t k = 0; k < a[i].numel(); ++k) {
+      float w = b[i].data<float>()[k];
+      ASSERT_NEAR(a[i].data<float>()[k], w, tol * (1 + std::fabs(w))) << "output " << i << " element " << k;
+    }
+  }
+}
+
+int count_ops(const Graph& g, const std::string& domain, const std::string& op) {
+  int n = 0;
+  for (const Node& node : g.nodes) n += node.domain == domain && node.op_type == op;
+  return n;
+}
+
+std::function<int64_t(const std::string&)> opset_of(const Model& m) {
+  return [&m](const std::string& d) { return d == "hone" ? kHoneOpset : m.opset(d); };
+}
+
+TEST(RuntimeLowering, ResidualBlockBecomesOneFusedConvPerConv) {
+  // ResNet basic block: conv-bn-relu, conv-bn, + x, relu.
+  Builder b({1, 16, 9, 9});
+  std::string a = b.op("Relu", {b.bn(b.conv("x", 16, 16, 3, 1, false), 16)});
+  std::string c = b.bn(b.conv(a, 16, 16, 3), 16);
+  std::string y = b.op("Relu", {b.op("Add", {c, "x"})});
+  Model m = b.finish({y});
+  LoweringStats st;
+  std::shared_ptr<Graph> g = lower_for_runtime(m.graph, opset_of(m), &st);
+  EXPECT_EQ(st.folded_batchnorms, 2);
+  EXPECT_EQ(st.fused_convs, 2);
+  ASSERT_EQ(g->nodes.size(), 2u);
+  EXPECT_EQ(count_ops(*g, "hone", "FusedConv"), 2);
+  EXPECT_EQ(g->nodes[1].inputs.size(), 4u);  // the second conv carries the residual
+  EXPECT_EQ(g->nodes[1].attr_string("activation", ""), "Relu");
+  expect_matches_reference(m, {1, 16, 9, 9});
+}
+
+TEST(RuntimeLowering, EveryFusableActivationMatchesReference) {
+  struct Case {
+    const char* op;
+    std::vector<Attribute> attrs;
+    int64_t opset;
+  };
+  std::vector<Case> cases = {{"Relu", {}, 13},
+                             {"LeakyRelu", {Attribute::of_float("alpha", 0.3f)}, 13},
+                             {"Clip", {Attribute::of_float("min", -0.2f), Attribute::of_float("max", 0.4f)}, 6},
+                             {"Sigmoid", {}, 13},
+                             {"Tanh", {}, 13},
+                             {"HardSigmoid", {Attribute::of_float("alpha", 0.25f), Attribute::of_float("beta", 0.4f)}, 13},
+                             {"HardSwish", {}, 14}};
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.op);
+    Builder b({2, 17, 8, 7}, c.opset);
+    std::string y = b.op(c.op, {b.conv("x", 17, 33, 3)}, c.attrs);
+    Model m = b.finish({y});
+    std::shared_ptr<Graph> g = lower_for_runtime(m.graph, opset_of(m));
+    ASSERT_EQ(g->nodes.size(), 1u);
+    EXPECT_EQ(g->nodes[0].attr_string("activation", ""), c.op);
+    expect_matches_reference(m, {2, 17, 8, 7});
+  }
+  // Clip with bounds as constant inputs (opset 11+), one of them omitted.
+  Builder b({1, 8, 6, 6});
+  std::string y = b.op("Clip", {b.conv("x", 8, 8, 1), "", b.scalar(0.5f)});
+  Model m = b.finish({y});
+  EXPECT_EQ(lower_for_runtime(m.graph, opset_of(m))->nodes.size(), 1u);
+  expect_matches_reference(m, {1, 8, 6, 6});
+}
+
+TEST(RuntimeLowering, DoesNotFuseValuesOthersStillRead) {
+  Builder b({1, 8, 6, 6});
+  std::string c = b.conv("x", 8, 8, 3);
+  std::string r = b.op("Relu", {c});
+  std::string bn = b.bn(b.conv(r, 8, 8, 3), 8);
+  Model m = b.finish({c, r, bn});  // the first conv's and relu's outputs are graph outputs
+  LoweringStats st;
+  std::shared_ptr<Graph> g = lower_for_runtime(m.graph, opset_of(m), &st);
+  EXPECT_EQ(st.fused_convs, 0);
+  EXPECT_EQ(st.folded_batchnorms, 1);  // the second conv's output is read only by its BN
+  EXPECT_EQ(count_ops(*g, "", "Relu"), 1);
+  expect_matches_reference(m, {1, 8, 6, 6});
+}
+
+TEST(RuntimeLowering, BatchNormFoldsIntoGroupedConvTranspose) {
+  Builder b({1, 8, 5, 5});
+  std::string y = b.bn(b.conv_transpose("x", 8, 12, 4), 12);
+  Model m = b.finish({y});
+  LoweringStats st;
+  std::shared_ptr<Graph> g = lower_for_runtime(m.graph, opset_of(m), &st);
+  EXPECT_EQ(st.folded_batchnorms, 1);
+  EXPECT_EQ(count_ops(*g, "", "BatchNormalization"), 0);
+  expect_matches_reference(m, {1, 8, 5, 5});
+}
+
+TEST(LayoutPlanning, ConvChainsStayChannelsLastBetweenTransforms) {
+  // conv -> relu -> conv(depthwise) -> add(conv, conv) -> reshape: channels-last from the first conv to the add,
+  // one transform in (x is plain) and one out (Reshape reads plain).
+  Builder b({1, 16, 10, 10});
+  std::string c1 = b.op("Relu", {b.conv("x", 16, 32, 3)});
+  std::string c2 = b.conv(c1, 32, 32, 3, 32);
+  std::string c3 = b.conv(c1, 32, 32, 1);
+  std::string s = b.op("Add", {c2, c3});
+  std::string shape = b.name("shape");
+  b.m.graph.initializers[shape] = Tensor(DType::Int64, {2});
+  b.m.graph.initializers[shape].data<int64_t>()[0] = 1;
+  b.m.graph.initializers[shape].data<int64_t>()[1] = -1;
+  std::string y = b.op("Reshape", {s, shape});
+  Model m = b.finish({y});
+  Session sess(m, {.threads = 1});
+  std::mt19937 rng(1);
+  const Plan& p = sess.plan_for({Value::of(random_tensor({1, 16, 10, 10}, rng))});
+  int convs = 0;
+  for (const PlanStep& st : p.steps) {
+    if (st.node->op_type == "FusedConv" || st.node->op_type == "Conv") {
+      ++convs;
+      EXPECT_EQ(st.kernel->reorders(), 0) << st.node->name << " reorders inside its kernel";
+    }
+  }
+  EXPECT_EQ(convs, 3);
+  // x -> channels-last, and back to plain before the Reshape (the Add is fused into the depthwise... or not: either
+  // way there are exactly two transforms).
+  EXPECT_EQ(p.layout_transforms, 2);
+  expect_matches_reference(m, {1, 16, 10, 10});
+}
+
+}  // namespace
+}  // namespace hone
