@@ -302,7 +302,8 @@ NodeCost node_cost(const Node& node, const TypeLookup& type_of) {
   }
   Costing c(node, type_of);
   const std::string& op = node.op_type;
-  bool ms = node.domain == "com.microsoft";
+  // Fused ops of ONNX Runtime's contrib domain and of Hone's runtime lowering cost what their main op costs.
+  bool ms = node.domain == "com.microsoft" || node.domain == "hone";
   if (!node.domain.empty() && !ms && node.domain != "ai.onnx") return cost;  // unknown domain: bytes only
 
   if (op == "MatMul" || op == "MatMulInteger" || (ms && op == "FusedMatMul")) matmul_cost(c, 0, 1, &cost);
