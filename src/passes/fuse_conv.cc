@@ -1,41 +1,36 @@
-// Runtime fusion: Conv [-> Add(residual)] [-> activation] becomes one hone.FusedConv node, which oneDNN runs as a
-// single primitive with post-ops (the sum and the activation are applied while the output is still in registers).
+// Runtime fusion: a Conv and the chain of element-wise work exporters put after it become one hone.FusedConv,
+// which oneDNN runs as a single primitive with post-ops (applied while the output is still in registers):
+//   - Mul / Div / Add / Sub by a constant scalar or per-output-channel tensor directly after the conv are folded
+//     into its weights and bias (BatchNormalization-like affine layers, MobileOne / RepVGG scale parameters);
+//   - later scalar affine steps become a Linear post-op (consecutive ones merged);
+//   - activations (Relu, LeakyRelu, Clip, Sigmoid, Tanh, HardSigmoid, HardSwish, and HardSwish written out as
+//     x * Clip(x + 3, 0, 6) / 6) become eltwise post-ops;
+//   - one Add of a same-shape tensor (the residual) becomes a binary post-op.
+// Every intermediate value it absorbs must have no other reader and not be a graph output.
+#include <cmath>
+#include <limits>
+
 #include "ops/hone/fused_conv.h"
 #include "passes/pass.h"
 
 namespace hone {
 namespace {
 
-// The activation parameters of `n`, or false when it cannot be fused (non-constant Clip bounds, other types).
-bool activation_params(const Node& n, int64_t opset, const PassContext& ctx, std::vector<float>* params) {
-  if (!n.domain.empty() || !fusable_activation(n.op_type) || n.inputs.empty() || n.outputs.size() != 1) return false;
-  const TypeInfo* t = ctx.type(n.inputs[0]);
-  if (!t || !t->is_tensor() || t->elem != DType::Float32) return false;
-  params->clear();
-  if (n.op_type == "LeakyRelu") {
-    params->push_back(n.attr_float("alpha", 0.01f));
-  } else if (n.op_type == "HardSigmoid") {
-    params->push_back(n.attr_float("alpha", 0.2f));
-    params->push_back(n.attr_float("beta", 0.5f));
-  } else if (n.op_type == "Clip") {
-    float lo = -std::numeric_limits<float>::infinity(), hi = std::numeric_limits<float>::infinity();
-    if (opset < 11) {
-      lo = n.attr_float("min", lo);
-      hi = n.attr_float("max", hi);
-    } else {
-      for (size_t i = 1; i < 3 && i < n.inputs.size(); ++i) {
-        if (n.inputs[i].empty()) continue;
-        const Tensor* v = ctx.constant(n.inputs[i]);
-        if (!v || v->dtype() != DType::Float32 || v->numel() != 1) return false;
-        (i == 1 ? lo : hi) = v->data<float>()[0];
-      }
-    }
-    params->push_back(lo);
-    params->push_back(hi);
-  } else if (n.op_type == "Relu" || n.op_type == "Sigmoid" || n.op_type == "Tanh" || n.op_type == "HardSwish") {
-  } else {
-    return false;
+bool is_f32_scalar(const Tensor* t) { return t && t->dtype() == DType::Float32 && t->numel() == 1; }
+
+// A constant that broadcasts over [N, C, H, W] along C only: [C,1,1], [1,C,1,1] (or a scalar). Returns its per-channel
+// values (size c), or false.
+bool per_channel(const Tensor* t, int64_t c, std::vector<float>* v) {
+  if (!t || t->dtype() != DType::Float32) return false;
+  if (t->numel() == 1) {
+    v->assign(static_cast<size_t>(c), t->data<float>()[0]);
+    return true;
   }
+  const Shape& s = t->shape();
+  bool ok = (s.size() == 3 && s[0] == c && s[1] == 1 && s[2] == 1) ||
+            (s.size() == 4 && s[0] == 1 && s[1] == c && s[2] == 1 && s[3] == 1);
+  if (!ok) return false;
+  v->assign(t->data<float>(), t->data<float>() + c);
   return true;
 }
 
@@ -46,59 +41,232 @@ bool same_known_shape(const TypeInfo* a, const TypeInfo* b) {
   return *a->shape == *b->shape;
 }
 
-}  // namespace
+float const_scalar(const PassContext& ctx, const std::string& name, float fallback_nan = std::nanf("")) {
+  const Tensor* t = name.empty() ? nullptr : ctx.constant(name);
+  return is_f32_scalar(t) ? t->data<float>()[0] : fallback_nan;
+}
 
-int fuse_conv(Graph& g, PassContext& ctx) {
-  GraphUses uses(g);
-  std::vector<bool> dead(g.nodes.size(), false);
-  int fused = 0;
-  for (size_t ci = 0; ci < g.nodes.size(); ++ci) {
-    const Node& conv = g.nodes[ci];
-    if (dead[ci] || !conv.domain.empty() || conv.op_type != "Conv" || conv.outputs.size() != 1) continue;
-    const TypeInfo* yt = ctx.type(conv.outputs[0]);
-    if (!yt || !yt->is_tensor() || yt->elem != DType::Float32) continue;
+struct Chain {
+  std::vector<std::string> ops;
+  std::vector<float> params;
+  void push(const std::string& op, std::vector<float> p = {}) {
+    if (op == "Linear" && !ops.empty() && ops.back() == "Linear") {  // a2 * (a1 x + b1) + b2
+      float& a1 = params[params.size() - 2];
+      float& b1 = params[params.size() - 1];
+      b1 = p[0] * b1 + p[1];
+      a1 = p[0] * a1;
+      return;
+    }
+    ops.push_back(op);
+    params.insert(params.end(), p.begin(), p.end());
+  }
+};
+
+// The activation node `n` reading the current value, as a post-op; false when not fusable.
+bool activation_post_op(const Node& n, int64_t opset, const PassContext& ctx, Chain* chain) {
+  const std::string& op = n.op_type;
+  if (op == "Relu" || op == "Sigmoid" || op == "Tanh" || op == "HardSwish") {
+    chain->push(op);
+  } else if (op == "LeakyRelu") {
+    chain->push(op, {n.attr_float("alpha", 0.01f)});
+  } else if (op == "HardSigmoid") {
+    chain->push(op, {n.attr_float("alpha", 0.2f), n.attr_float("beta", 0.5f)});
+  } else if (op == "Clip") {
+    float lo = -std::numeric_limits<float>::infinity(), hi = std::numeric_limits<float>::infinity();
+    if (opset < 11) {
+      lo = n.attr_float("min", lo);
+      hi = n.attr_float("max", hi);
+    } else {
+      for (size_t i = 1; i < 3 && i < n.inputs.size(); ++i) {
+        if (n.inputs[i].empty()) continue;
+        float v = const_scalar(ctx, n.inputs[i]);
+        if (std::isnan(v)) return false;
+        (i == 1 ? lo : hi) = v;
+      }
+    }
+    chain->push(op, {lo, hi});
+  } else {
+    return false;
+  }
+  return true;
+}
+
+class ConvFuser {
+ public:
+  ConvFuser(Graph& g, PassContext& ctx) : g_(g), ctx_(ctx), uses_(g), dead_(g.nodes.size(), false) {}
+
+  int run() {
+    int fused = 0;
+    for (size_t ci = 0; ci < g_.nodes.size(); ++ci)
+      if (!dead_[ci] && g_.nodes[ci].domain.empty() && g_.nodes[ci].op_type == "Conv" && fuse(ci)) ++fused;
+    erase_nodes(g_, dead_);
+    return fused;
+  }
+
+ private:
+  const Node* live(int i) const { return i >= 0 && !dead_[static_cast<size_t>(i)] ? &g_.nodes[static_cast<size_t>(i)] : nullptr; }
+  bool reads(const Node& n, const std::string& v) const {
+    for (const std::string& i : n.inputs)
+      if (i == v) return true;
+    return false;
+  }
+
+  // x * Clip(x + 3, 0, 6) / 6 (or * (1/6)) with x = `cur`: returns the nodes and the result, or false.
+  bool decomposed_hardswish(const std::string& cur, std::vector<size_t>* nodes, std::string* out) {
+    const std::vector<int>& cs = uses_.consumers(cur);
+    if (cs.size() != 2 || uses_.uses(cur) != 2 || uses_.is_graph_output(cur)) return false;
+    const Node *add = nullptr, *mul = nullptr;
+    int ai = -1, mi = -1;
+    for (int c : cs) {
+      const Node* n = live(c);
+      if (!n || !n->domain.empty()) return false;
+      if (n->op_type == "Add") add = n, ai = c;
+      else if (n->op_type == "Mul") mul = n, mi = c;
+    }
+    if (!add || !mul || add->inputs.size() != 2) return false;
+    const std::string& three = add->inputs[0] == cur ? add->inputs[1] : add->inputs[0];
+    if (const_scalar(ctx_, three) != 3.f) return false;
+    int clip_i = uses_.sole_consumer(add->outputs[0]);
+    const Node* clip = live(clip_i);
+    if (!clip || clip->op_type != "Clip" || !clip->domain.empty()) return false;
+    Chain c;
+    if (!activation_post_op(*clip, ctx_.opset(""), ctx_, &c) || c.params[0] != 0.f || c.params[1] != 6.f) return false;
+    if (uses_.sole_consumer(clip->outputs[0]) != mi || !reads(*mul, cur) || mul->inputs.size() != 2) return false;
+    int di = uses_.sole_consumer(mul->outputs[0]);
+    const Node* div = live(di);
+    if (!div || !div->domain.empty() || div->inputs.size() != 2 || div->inputs[0] != mul->outputs[0]) return false;
+    float k = const_scalar(ctx_, div->inputs[1]);
+    bool ok = (div->op_type == "Div" && k == 6.f) || (div->op_type == "Mul" && std::fabs(k - 1.f / 6.f) < 1e-7f);
+    if (!ok) return false;
+    *nodes = {static_cast<size_t>(ai), static_cast<size_t>(clip_i), static_cast<size_t>(mi), static_cast<size_t>(di)};
+    *out = div->outputs[0];
+    return true;
+  }
+
+  bool fuse(size_t ci) {
+    const Node& conv = g_.nodes[ci];
+    if (conv.outputs.size() != 1 || conv.inputs.size() < 2) return false;
+    const TypeInfo* yt = ctx_.type(conv.outputs[0]);
+    const Tensor* w = ctx_.constant(conv.inputs[1]);
+    if (!yt || !yt->is_tensor() || yt->elem != DType::Float32 || !w || w->dtype() != DType::Float32 || w->rank() < 3)
+      return false;
+    const Tensor* b = conv.inputs.size() > 2 && !conv.inputs[2].empty() ? ctx_.constant(conv.inputs[2]) : nullptr;
+    bool bias_ok = conv.inputs.size() < 3 || conv.inputs[2].empty() || (b && b->dtype() == DType::Float32 && b->numel() == w->dim(0));
+    int64_t m = w->dim(0);
+    // Affine folded into the weights while nothing else has been absorbed: y' = s * y + t per output channel.
+    std::vector<float> s(static_cast<size_t>(m), 1.f), t(static_cast<size_t>(m), 0.f);
+    bool folded = false;
+    Chain chain;
+    std::string cur = conv.outputs[0], z;
+    std::vector<size_t> absorbed;
+    for (;;) {
+      std::vector<size_t> hs_nodes;
+      std::string hs_out;
+      if (decomposed_hardswish(cur, &hs_nodes, &hs_out)) {
+        chain.push("HardSwish");
+        absorbed.insert(absorbed.end(), hs_nodes.begin(), hs_nodes.end());
+        cur = hs_out;
+        continue;
+      }
+      int ni = uses_.sole_consumer(cur);
+      const Node* n = live(ni);
+      if (!n || !n->domain.empty() || n->outputs.size() != 1 || !same_known_shape(ctx_.type(n->outputs[0]), yt)) break;
+      const std::string& op = n->op_type;
+      bool binary = (op == "Mul" || op == "Div" || op == "Add" || op == "Sub") && n->inputs.size() == 2;
+      if (binary) {
+        bool cur_first = n->inputs[0] == cur;
+        const std::string& other = cur_first ? n->inputs[1] : n->inputs[0];
+        if (other == cur) break;
+        const Tensor* c = ctx_.constant(other);
+        std::vector<float> v;
+        if (c && per_channel(c, m, &v)) {
+          bool scalar = c->numel() == 1;
+          if (!cur_first && (op == "Div")) break;  // c / y is not affine
+          if (chain.ops.empty() && bias_ok) {  // fold into W and B
+            for (int64_t k = 0; k < m; ++k) {
+              float& sk = s[static_cast<size_t>(k)];
+              float& tk = t[static_cast<size_t>(k)];
+              float vk = v[static_cast<size_t>(k)];
+              if (op == "Mul") sk *= vk, tk *= vk;
+              else if (op == "Div") sk /= vk, tk /= vk;
+              else if (op == "Add") tk += vk;
+              else if (cur_first) tk -= vk;  // y - c
+              else sk = -sk, tk = vk - tk;   // c - y
+            }
+            folded = true;
+          } else if (scalar) {
+            float k = v[0];
+            if (op == "Mul") chain.push("Linear", {k, 0.f});
+            else if (op == "Div") chain.push("Linear", {1.f / k, 0.f});
+            else if (op == "Add") chain.push("Linear", {1.f, k});
+            else chain.push("Linear", cur_first ? std::vector<float>{1.f, -k} : std::vector<float>{-1.f, k});
+          } else {
+            break;
+          }
+        } else if (!c && op == "Add" && z.empty() && same_known_shape(ctx_.type(other), yt)) {
+          z = other;
+          chain.push("Add");
+        } else {
+          break;
+        }
+      } else if (!activation_post_op(*n, ctx_.opset(n->domain), ctx_, &chain)) {
+        break;
+      }
+      absorbed.push_back(static_cast<size_t>(ni));
+      cur = n->outputs[0];
+    }
+    if (absorbed.empty()) return false;
+
     Node f;
     f.domain = "hone";
     f.op_type = "FusedConv";
     f.name = conv.name;
-    f.inputs = conv.inputs;
-    f.inputs.resize(3);
     f.attributes = conv.attributes;
-    std::string out = conv.outputs[0];
-    std::vector<size_t> absorbed = {ci};
-    // Residual: Add(conv, Z) with Z of the same shape (either operand order).
-    int ai = uses.sole_consumer(out);
-    if (ai >= 0 && !dead[static_cast<size_t>(ai)]) {
-      const Node& add = g.nodes[static_cast<size_t>(ai)];
-      if (add.domain.empty() && add.op_type == "Add" && add.inputs.size() == 2 && add.inputs[0] != add.inputs[1]) {
-        const std::string& z = add.inputs[0] == out ? add.inputs[1] : add.inputs[0];
-        if (!ctx.constant(z) && same_known_shape(ctx.type(z), yt) && same_known_shape(ctx.type(add.outputs[0]), yt)) {
-          f.inputs.push_back(z);
-          out = add.outputs[0];
-          absorbed.push_back(static_cast<size_t>(ai));
-        }
-      }
+    f.inputs = {conv.inputs[0], conv.inputs[1], conv.inputs.size() > 2 ? conv.inputs[2] : ""};
+    if (folded) {
+      Tensor nw = w->clone();
+      int64_t per = w->numel() / m;
+      for (int64_t k = 0; k < m; ++k)
+        for (int64_t j = 0; j < per; ++j) nw.data<float>()[k * per + j] *= s[static_cast<size_t>(k)];
+      Tensor nb(DType::Float32, {m});
+      for (int64_t k = 0; k < m; ++k)
+        nb.data<float>()[k] = s[static_cast<size_t>(k)] * (b ? b->data<float>()[k] : 0.f) + t[static_cast<size_t>(k)];
+      f.inputs[1] = fresh(conv.inputs[1] + "_fused", nw);
+      f.inputs[2] = fresh(conv.inputs[1] + "_fused_bias", nb);
     }
-    int acti = uses.sole_consumer(out);
-    std::vector<float> params;
-    if (acti >= 0 && !dead[static_cast<size_t>(acti)]) {
-      const Node& act = g.nodes[static_cast<size_t>(acti)];
-      if (act.inputs[0] == out && activation_params(act, ctx.opset(act.domain), ctx, &params)) {
-        f.attributes.push_back(Attribute::of_string("activation", act.op_type));
-        if (!params.empty()) f.attributes.push_back(Attribute::of_floats("activation_params", params));
-        out = act.outputs[0];
-        absorbed.push_back(static_cast<size_t>(acti));
-      }
+    if (!z.empty()) f.inputs.push_back(z);
+    while (f.inputs.size() > 2 && f.inputs.back().empty()) f.inputs.pop_back();
+    if (!chain.ops.empty()) {
+      f.attributes.push_back(Attribute::of_strings("post_ops", chain.ops));
+      f.attributes.push_back(Attribute::of_floats("post_op_params", chain.params));
     }
-    if (absorbed.size() == 1) continue;
-    f.outputs = {out};
-    // The fused node takes the place of the last node it absorbs: every input is available there.
-    for (size_t k = 0; k + 1 < absorbed.size(); ++k) dead[absorbed[k]] = true;
-    g.nodes[absorbed.back()] = std::move(f);
-    ++fused;
+    f.outputs = {cur};
+    // The fused node takes the place of the last node it absorbs (in graph order): every input is available there.
+    size_t last = ci;
+    for (size_t a : absorbed) last = std::max(last, a);
+    dead_[ci] = true;
+    for (size_t a : absorbed) dead_[a] = true;
+    dead_[last] = false;
+    g_.nodes[last] = std::move(f);
+    return true;
   }
-  erase_nodes(g, dead);
-  return fused;
-}
+
+  std::string fresh(const std::string& base, const Tensor& value) {
+    std::string name = base;
+    for (int i = 1; g_.initializers.count(name) || ctx_.types.types.count(name); ++i) name = base + "_" + std::to_string(i);
+    g_.initializers[name] = value;
+    ctx_.types.constants[name] = value;
+    return name;
+  }
+
+  Graph& g_;
+  PassContext& ctx_;
+  GraphUses uses_;
+  std::vector<bool> dead_;
+};
+
+}  // namespace
+
+int fuse_conv(Graph& g, PassContext& ctx) { return ConvFuser(g, ctx).run(); }
 
 }  // namespace hone

@@ -38,7 +38,7 @@ GraphUses::GraphUses(const Graph& g) {
     for (const std::string& in : n.inputs) {
       if (in.empty()) continue;
       ++uses_[in];
-      consumer_[in] = static_cast<int>(i);
+      consumers_[in].push_back(static_cast<int>(i));
     }
     count_subgraph_reads(n, uses_);
     for (const std::string& o : n.outputs)
@@ -62,8 +62,14 @@ int GraphUses::producer(const std::string& name) const {
 
 int GraphUses::sole_consumer(const std::string& name) const {
   if (uses(name) != 1 || is_graph_output(name)) return -1;
-  auto it = consumer_.find(name);
-  return it == consumer_.end() ? -1 : it->second;
+  const std::vector<int>& c = consumers(name);
+  return c.size() == 1 ? c[0] : -1;
+}
+
+const std::vector<int>& GraphUses::consumers(const std::string& name) const {
+  static const std::vector<int> none;
+  auto it = consumers_.find(name);
+  return it == consumers_.end() ? none : it->second;
 }
 
 void erase_nodes(Graph& g, const std::vector<bool>& dead) {

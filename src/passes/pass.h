@@ -41,9 +41,12 @@ class GraphUses {
   int producer(const std::string& name) const;
   // Index of the one node reading the value when it has exactly one use and that use is a node input; else -1.
   int sole_consumer(const std::string& name) const;
+  // Indices of the nodes reading the value as a node input (a node reading it twice appears twice).
+  const std::vector<int>& consumers(const std::string& name) const;
 
  private:
-  std::unordered_map<std::string, int> uses_, producer_, consumer_;
+  std::unordered_map<std::string, int> uses_, producer_;
+  std::unordered_map<std::string, std::vector<int>> consumers_;
   std::unordered_set<std::string> outputs_;
 };
 
@@ -55,6 +58,6 @@ int remove_unused_initializers(Graph& g);
 // Passes.
 int fold_constants(Graph& g, PassContext& ctx);   // nodes computable from constants become initializers
 int fold_batchnorm(Graph& g, PassContext& ctx);   // Conv/ConvTranspose -> BatchNormalization into the conv's weights
-int fuse_conv(Graph& g, PassContext& ctx);        // Conv [-> Add] [-> activation] into hone.FusedConv
+int fuse_conv(Graph& g, PassContext& ctx);        // Conv -> affine / activation / residual chains into hone.FusedConv
 
 }  // namespace hone

@@ -122,8 +122,9 @@ TEST(RuntimeLowering, ResidualBlockBecomesOneFusedConvPerConv) {
   EXPECT_EQ(st.fused_convs, 2);
   ASSERT_EQ(g->nodes.size(), 2u);
   EXPECT_EQ(count_ops(*g, "hone", "FusedConv"), 2);
+  EXPECT_EQ(g->nodes[0].attr_strings("post_ops"), (std::vector<std::string>{"Relu"}));
   EXPECT_EQ(g->nodes[1].inputs.size(), 4u);  // the second conv carries the residual
-  EXPECT_EQ(g->nodes[1].attr_string("activation", ""), "Relu");
+  EXPECT_EQ(g->nodes[1].attr_strings("post_ops"), (std::vector<std::string>{"Add", "Relu"}));
   expect_matches_reference(m, {1, 16, 9, 9});
 }
 
@@ -147,7 +148,7 @@ TEST(RuntimeLowering, EveryFusableActivationMatchesReference) {
     Model m = b.finish({y});
     std::shared_ptr<Graph> g = lower_for_runtime(m.graph, opset_of(m));
     ASSERT_EQ(g->nodes.size(), 1u);
-    EXPECT_EQ(g->nodes[0].attr_string("activation", ""), c.op);
+    EXPECT_EQ(g->nodes[0].attr_strings("post_ops"), (std::vector<std::string>{c.op}));
     expect_matches_reference(m, {2, 17, 8, 7});
   }
   // Clip with bounds as constant inputs (opset 11+), one of them omitted.
@@ -156,6 +157,41 @@ TEST(RuntimeLowering, EveryFusableActivationMatchesReference) {
   Model m = b.finish({y});
   EXPECT_EQ(lower_for_runtime(m.graph, opset_of(m))->nodes.size(), 1u);
   expect_matches_reference(m, {1, 8, 6, 6});
+}
+
+TEST(RuntimeLowering, AffineChainsFoldIntoWeightsOrBecomeLinearPostOps) {
+  // PaddleOCR's MobileOne blocks: conv, * a, + b, HardSwish written out as x * Clip(x + 3, 0, 6) / 6, * c, + d.
+  Builder b({1, 16, 12, 12});
+  std::string x = b.conv("x", 16, 24, 3);
+  x = b.op("Mul", {b.scalar(1.3f), x});
+  x = b.op("Add", {x, b.scalar(0.2f)});
+  std::string clip = b.op("Clip", {b.op("Add", {x, b.scalar(3.f)}), b.scalar(0.f), b.scalar(6.f)});
+  x = b.op("Div", {b.op("Mul", {x, clip}), b.scalar(6.f)});
+  x = b.op("Mul", {x, b.scalar(0.7f)});
+  x = b.op("Sub", {b.scalar(0.1f), x});  // 0.1 - y
+  Model m = b.finish({x});
+  std::shared_ptr<Graph> g = lower_for_runtime(m.graph, opset_of(m));
+  ASSERT_EQ(g->nodes.size(), 1u);
+  EXPECT_EQ(g->nodes[0].attr_strings("post_ops"), (std::vector<std::string>{"HardSwish", "Linear"}));
+  ASSERT_EQ(g->nodes[0].attr_floats("post_op_params").size(), 2u);
+  EXPECT_FLOAT_EQ(g->nodes[0].attr_floats("post_op_params")[0], -0.7f);
+  EXPECT_FLOAT_EQ(g->nodes[0].attr_floats("post_op_params")[1], 0.1f);
+  expect_matches_reference(m, {1, 16, 12, 12});
+
+  // Per-channel Mul / Sub directly after a conv without bias fold into its weights; a per-channel Add after an
+  // activation cannot (it stays a node).
+  Builder c({2, 8, 7, 7});
+  std::string y = c.conv("x", 8, 5, 1, 1, false);
+  std::string scale = c.name("pc"), shift = c.name("pc");
+  c.m.graph.initializers[scale] = random_tensor({5, 1, 1}, c.rng);
+  c.m.graph.initializers[shift] = random_tensor({1, 5, 1, 1}, c.rng);
+  y = c.op("Sub", {c.op("Mul", {y, scale}), shift});
+  y = c.op("Add", {c.op("Relu", {y}), shift});
+  Model m2 = c.finish({y});
+  std::shared_ptr<Graph> g2 = lower_for_runtime(m2.graph, opset_of(m2));
+  ASSERT_EQ(g2->nodes.size(), 2u);
+  EXPECT_EQ(count_ops(*g2, "", "Add"), 1);
+  expect_matches_reference(m2, {2, 8, 7, 7});
 }
 
 TEST(RuntimeLowering, DoesNotFuseValuesOthersStillRead) {

@@ -36,37 +36,62 @@ dnnl::primitive_attr make_attr(const PostOps& post_ops, float output_scale, cons
   dnnl::primitive_attr attr;
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
   if (output_scale != 1.f) attr.set_output_scales(0, {output_scale});
-  if (!post_ops.empty() || residual) {
+  if (!post_ops.empty()) {
     dnnl::post_ops po;
-    if (residual) po.append_binary(dnnl::algorithm::binary_add, *residual);
-    for (const EltwisePostOp& p : post_ops) po.append_eltwise(p.scale, p.alg, p.alpha, p.beta);
+    for (const EltwisePostOp& p : post_ops) {
+      if (!p.residual) {
+        po.append_eltwise(p.scale, p.alg, p.alpha, p.beta);
+      } else {
+        if (!residual) fail("internal error: a residual post-op without a residual tensor");
+        po.append_binary(dnnl::algorithm::binary_add, *residual);
+      }
+    }
     attr.set_post_ops(po);
   }
   return attr;
 }
 
-PostOps activation_post_ops(const Node& node) {
+PostOps fused_post_ops(const Node& node) {
   using dnnl::algorithm;
-  std::string act = node.attr_string("activation", "");
-  std::vector<float> p = node.attr_floats("activation_params");
-  auto param = [&](size_t i) {
-    if (i >= p.size()) fail("{}: activation {} needs {} parameters", node.label(), act, i + 1);
-    return p[i];
-  };
-  if (act.empty()) return {};
-  if (act == "Relu") return {{algorithm::eltwise_relu, 0.f}};
-  if (act == "LeakyRelu") return {{algorithm::eltwise_relu, param(0)}};
-  if (act == "Clip") return {{algorithm::eltwise_clip_v2, param(0), param(1)}};
-  if (act == "Sigmoid") return {{algorithm::eltwise_logistic}};
-  if (act == "Tanh") return {{algorithm::eltwise_tanh}};
-  if (act == "HardSwish") return {{algorithm::eltwise_hardswish}};
-  if (act == "HardSigmoid") return {{algorithm::eltwise_linear, param(0), param(1)}, {algorithm::eltwise_clip_v2, 0.f, 1.f}};
-  fail("{}: activation '{}' has no oneDNN post-op", node.label(), act);
+  std::vector<std::string> ops = node.attr_strings("post_ops");
+  std::vector<float> params = node.attr_floats("post_op_params");
+  PostOps out;
+  size_t k = 0;
+  for (const std::string& op : ops) {
+    int n = post_op_param_count(op);
+    if (n < 0 || k + static_cast<size_t>(n) > params.size()) fail("{}: malformed post-op chain", node.label());
+    const float* p = params.data() + k;
+    k += static_cast<size_t>(n);
+    if (op == "Relu") out.push_back({algorithm::eltwise_relu, 0.f});
+    else if (op == "LeakyRelu") out.push_back({algorithm::eltwise_relu, p[0]});
+    else if (op == "Clip") out.push_back({algorithm::eltwise_clip_v2, p[0], p[1]});
+    else if (op == "Sigmoid") out.push_back({algorithm::eltwise_logistic});
+    else if (op == "Tanh") out.push_back({algorithm::eltwise_tanh});
+    else if (op == "HardSwish") out.push_back({algorithm::eltwise_hardswish});
+    else if (op == "Linear") out.push_back({algorithm::eltwise_linear, p[0], p[1]});
+    else if (op == "HardSigmoid") {
+      out.push_back({algorithm::eltwise_linear, p[0], p[1]});
+      out.push_back({algorithm::eltwise_clip_v2, 0.f, 1.f});
+    } else if (op == "Add") {
+      EltwisePostOp r{algorithm::binary_add};
+      r.residual = true;
+      out.push_back(r);
+    } else {
+      fail("{}: post-op '{}' has no oneDNN form", node.label(), op);
+    }
+  }
+  return out;
+}
+
+int residual_index(const PostOps& post_ops) {
+  for (size_t i = 0; i < post_ops.size(); ++i)
+    if (post_ops[i].residual) return static_cast<int>(i);
+  return -1;
 }
 
 std::string post_ops_suffix(const PostOps& post_ops) {
   std::string s;
-  for (const EltwisePostOp& p : post_ops) s += std::string("+") + alg_name(p.alg);
+  for (const EltwisePostOp& p : post_ops) s += std::string("+") + (p.residual ? "add" : alg_name(p.alg));
   return s;
 }
 
@@ -178,7 +203,7 @@ void DnnlWeightedKernel::bind_constants_and_io(const KernelQuery& q, const Shape
 }
 
 void DnnlWeightedKernel::bind_residual(const dnnl::memory::desc& d) {
-  res_ = prim_.add_input(DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, d, d);
+  res_ = prim_.add_input(DNNL_ARG_ATTR_MULTIPLE_POST_OP(residual_index(post_ops_)) | DNNL_ARG_SRC_1, d, d);
 }
 
 void DnnlWeightedKernel::run(OpContext& ctx) {

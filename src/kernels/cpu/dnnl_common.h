@@ -27,15 +27,18 @@ struct EltwisePostOp {
   float alpha = 0.f;
   float beta = 0.f;
   float scale = 1.f;
+  bool residual = false;  // instead of an eltwise: a binary Add of the kernel's residual input (see make_attr)
 };
 using PostOps = std::vector<EltwisePostOp>;
 
-// Attributes with the post-ops, a user-managed scratchpad and, when != 1, a common output scale. With `residual`,
-// a binary Add of a tensor of that layout comes first (dst = act(op + residual)); it is post-op 0.
+// Attributes with the post-ops, a user-managed scratchpad and, when != 1, a common output scale. A residual post-op
+// becomes a binary Add of a tensor described by `residual`.
 dnnl::primitive_attr make_attr(const PostOps& post_ops, float output_scale = 1.f,
                                const dnnl::memory::desc* residual = nullptr);
-// The post-ops of a fused op's `activation` and `activation_params` attributes (ops/hone/fused_conv.h).
-PostOps activation_post_ops(const Node& node);
+// The oneDNN post-ops of a fused op's `post_ops` / `post_op_params` attributes (ops/hone/fused_conv.h).
+PostOps fused_post_ops(const Node& node);
+// Index of the residual post-op in the chain, or -1.
+int residual_index(const PostOps& post_ops);
 // " +relu +clip" style suffix for kernel names, so the profile shows what was fused.
 std::string post_ops_suffix(const PostOps& post_ops);
 
@@ -115,10 +118,9 @@ class DnnlWeightedKernel : public Kernel {
   void bind_constants_and_io(const KernelQuery& q, const Shape& x, const Shape& y, const dnnl::memory::desc& user_w,
                              const dnnl::memory::desc& prim_w, int64_t bias_len, const dnnl::memory::desc& prim_src,
                              const dnnl::memory::desc& prim_dst);
-  // Input 3 of a fused op, added to the result by binary post-op 0 (see make_attr).
+  // Input 3 of a fused op, added to the result by the residual post-op (see make_attr).
   void bind_residual(const dnnl::memory::desc& d);
   PostOps post_ops_;
-  bool residual_ = false;
   PreparedPrimitive prim_;
 
  private:

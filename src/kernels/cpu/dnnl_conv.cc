@@ -94,7 +94,8 @@ bool conv_supported(const KernelQuery& q) {
     if (!z || *z != g->y || q.input_constants[3]) return false;
   }
   try {
-    PostOps po = q.node.domain == "hone" ? activation_post_ops(q.node) : PostOps{};
+    PostOps po = q.node.domain == "hone" ? fused_post_ops(q.node) : PostOps{};
+    if ((residual_index(po) >= 0) != residual) return false;
     conv_pd(*g, q.input_types.size() > 2 && q.input_types[2], po, q.layout, residual);
     return true;
   } catch (const dnnl::error&) {
@@ -108,16 +109,16 @@ DnnlConvKernel::DnnlConvKernel(const KernelQuery& q, PostOps post_ops) : DnnlWei
   std::optional<ConvGeometry> g = conv_geometry(q);
   if (!g) fail("{}: not supported by the oneDNN conv kernel", q.node.label());
   if (q.node.domain == "hone") {
-    PostOps fused = activation_post_ops(q.node);
+    PostOps fused = fused_post_ops(q.node);
     post_ops_.insert(post_ops_.begin(), fused.begin(), fused.end());
-    residual_ = has_residual(q);
   }
+  bool residual = residual_index(post_ops_) >= 0;
   bool bias = q.input_types.size() > 2 && q.input_types[2];
-  auto pd = conv_pd(*g, bias, post_ops_, q.layout, residual_);
+  auto pd = conv_pd(*g, bias, post_ops_, q.layout, residual);
   prim_.init(pd, dnnl::convolution_forward(pd));
   bind_constants_and_io(q, g->x, g->y, weights_user_desc(*g), pd.weights_desc(), bias ? g->w[0] : 0, pd.src_desc(),
                         pd.dst_desc());
-  if (residual_) bind_residual(activation_desc(g->y, q.layout));
+  if (residual) bind_residual(activation_desc(g->y, q.layout));
 }
 
 DnnlConvKernel::~DnnlConvKernel() = default;

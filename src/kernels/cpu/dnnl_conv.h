@@ -10,7 +10,7 @@ class DnnlConvKernel final : public DnnlWeightedKernel {
   // Throws hone::Error or dnnl::error when the node cannot run on oneDNN (see conv_supported).
   explicit DnnlConvKernel(const KernelQuery& q, PostOps post_ops = {});
   ~DnnlConvKernel() override;
-  std::string name() const override { return "dnnl-conv-f32" + std::string(residual_ ? "+add" : "") + post_ops_suffix(post_ops_); }
+  std::string name() const override { return "dnnl-conv-f32" + post_ops_suffix(post_ops_); }
 };
 
 // Whether a Conv node can use DnnlConvKernel: float32, concrete input shape, constant weights and bias, valid

@@ -8,36 +8,54 @@
 
 namespace hone {
 
-bool fusable_activation(const std::string& op) {
-  return op == "Relu" || op == "LeakyRelu" || op == "Clip" || op == "Sigmoid" || op == "Tanh" || op == "HardSigmoid" ||
-         op == "HardSwish";
+int post_op_param_count(const std::string& op) {
+  if (op == "Relu" || op == "Sigmoid" || op == "Tanh" || op == "HardSwish" || op == "Add") return 0;
+  if (op == "LeakyRelu") return 1;
+  if (op == "Clip" || op == "HardSigmoid" || op == "Linear") return 2;
+  return -1;
 }
 
-void apply_activation(const std::string& op, const std::vector<float>& p, float* y, int64_t n) {
-  auto param = [&](size_t i) {
-    if (i >= p.size()) fail("activation {} needs {} parameters, given {}", op, i + 1, p.size());
-    return p[i];
-  };
-  if (op.empty()) return;
-  if (op == "Relu") {
-    for (int64_t i = 0; i < n; ++i) y[i] = std::max(y[i], 0.f);
-  } else if (op == "LeakyRelu") {
-    float a = param(0);
-    for (int64_t i = 0; i < n; ++i) y[i] = y[i] >= 0 ? y[i] : a * y[i];
-  } else if (op == "Clip") {
-    float lo = param(0), hi = param(1);
-    for (int64_t i = 0; i < n; ++i) y[i] = std::min(std::max(y[i], lo), hi);
-  } else if (op == "Sigmoid") {
-    for (int64_t i = 0; i < n; ++i) y[i] = 1.f / (1.f + std::exp(-y[i]));
-  } else if (op == "Tanh") {
-    for (int64_t i = 0; i < n; ++i) y[i] = std::tanh(y[i]);
-  } else if (op == "HardSigmoid") {
-    float a = param(0), b = param(1);
-    for (int64_t i = 0; i < n; ++i) y[i] = std::max(0.f, std::min(1.f, a * y[i] + b));
-  } else if (op == "HardSwish") {
-    for (int64_t i = 0; i < n; ++i) y[i] = y[i] * std::max(0.f, std::min(1.f, y[i] / 6.f + 0.5f));
-  } else {
-    fail("activation '{}' cannot be fused", op);
+void check_post_ops(const std::string& label, const std::vector<std::string>& ops, const std::vector<float>& params,
+                    bool has_z) {
+  size_t need = 0;
+  int adds = 0;
+  for (const std::string& op : ops) {
+    int k = post_op_param_count(op);
+    if (k < 0) fail("{}: '{}' is not a post-op", label, op);
+    need += static_cast<size_t>(k);
+    adds += op == "Add";
+  }
+  if (need != params.size()) fail("{}: post-ops need {} parameters, given {}", label, need, params.size());
+  if (adds > 1 || (adds == 1) != has_z) fail("{}: an Add post-op needs exactly one residual input Z", label);
+}
+
+void apply_post_ops(const std::vector<std::string>& ops, const std::vector<float>& params, float* y, const float* z,
+                    int64_t n) {
+  size_t k = 0;
+  for (const std::string& op : ops) {
+    const float* p = params.data() + k;
+    k += static_cast<size_t>(post_op_param_count(op));
+    if (op == "Relu") {
+      for (int64_t i = 0; i < n; ++i) y[i] = std::max(y[i], 0.f);
+    } else if (op == "LeakyRelu") {
+      for (int64_t i = 0; i < n; ++i) y[i] = y[i] >= 0 ? y[i] : p[0] * y[i];
+    } else if (op == "Clip") {
+      for (int64_t i = 0; i < n; ++i) y[i] = std::min(std::max(y[i], p[0]), p[1]);
+    } else if (op == "Sigmoid") {
+      for (int64_t i = 0; i < n; ++i) y[i] = 1.f / (1.f + std::exp(-y[i]));
+    } else if (op == "Tanh") {
+      for (int64_t i = 0; i < n; ++i) y[i] = std::tanh(y[i]);
+    } else if (op == "HardSigmoid") {
+      for (int64_t i = 0; i < n; ++i) y[i] = std::max(0.f, std::min(1.f, p[0] * y[i] + p[1]));
+    } else if (op == "HardSwish") {
+      for (int64_t i = 0; i < n; ++i) y[i] = y[i] * std::max(0.f, std::min(1.f, y[i] / 6.f + 0.5f));
+    } else if (op == "Linear") {
+      for (int64_t i = 0; i < n; ++i) y[i] = p[0] * y[i] + p[1];
+    } else if (op == "Add") {
+      for (int64_t i = 0; i < n; ++i) y[i] += z[i];
+    } else {
+      fail("'{}' is not a post-op", op);
+    }
   }
 }
 
@@ -53,22 +71,24 @@ void fused_conv(OpContext& ctx) {
   conv_schema().compute(ctx);  // reads X, W, B and the Conv attributes; writes Y
   Tensor& y = ctx.written_output(0);
   if (y.dtype() != DType::Float32) fail("{}: FusedConv is float32 only", ctx.node().label());
-  float* yd = y.data<float>();
+  const float* z = nullptr;
   if (ctx.has_input(3)) {
-    const Tensor& z = ctx.input(3);
-    if (z.dtype() != DType::Float32 || z.shape() != y.shape())
+    const Tensor& zt = ctx.input(3);
+    if (zt.dtype() != DType::Float32 || zt.shape() != y.shape())
       fail("{}: the residual input is {}[{}] but the convolution gives float32[{}]", ctx.node().label(),
-           dtype_name(z.dtype()), shape_str(z.shape()), shape_str(y.shape()));
-    const float* zd = z.data<float>();
-    for (int64_t i = 0; i < y.numel(); ++i) yd[i] += zd[i];
+           dtype_name(zt.dtype()), shape_str(zt.shape()), shape_str(y.shape()));
+    z = zt.data<float>();
   }
-  apply_activation(ctx.node().attr_string("activation", ""), ctx.node().attr_floats("activation_params"), yd, y.numel());
+  std::vector<std::string> ops = ctx.node().attr_strings("post_ops");
+  std::vector<float> params = ctx.node().attr_floats("post_op_params");
+  check_post_ops(ctx.node().label(), ops, params, z != nullptr);
+  apply_post_ops(ops, params, y.data<float>(), z, y.numel());
 }
 
 void infer_fused_conv(InferenceContext& ctx) {
   conv_schema().infer(ctx);
-  std::string act = ctx.node().attr_string("activation", "");
-  if (!act.empty() && !fusable_activation(act)) fail("{}: activation '{}' cannot be fused", ctx.node().label(), act);
+  check_post_ops(ctx.node().label(), ctx.node().attr_strings("post_ops"), ctx.node().attr_floats("post_op_params"),
+                 ctx.has_input(3));
 }
 
 HONE_REGISTER_OP({.domain = "hone", .name = "FusedConv", .since = 1, .infer = infer_fused_conv, .compute = fused_conv});

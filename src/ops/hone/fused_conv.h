@@ -1,17 +1,29 @@
-// hone.FusedConv: Y = act(Conv(X, W, B) + Z), the runtime's fusion of a convolution with the residual Add and the
-// activation that follow it (passes/fuse_conv.cc makes it; oneDNN runs it as one primitive with post-ops). It carries
-// every Conv attribute, plus `activation` (empty for none) and `activation_params`.
+// hone.FusedConv: a convolution followed by a chain of post-ops applied to its output before it is stored, the
+// runtime's fusion of what exporters put after a Conv (passes/fuse_conv.cc makes it; oneDNN runs it as one primitive
+// with post-ops). It carries every Conv attribute, plus
+//   post_ops:        the chain, in order, e.g. ["Linear", "HardSwish", "Add", "Relu"]
+//   post_op_params:  their parameters, concatenated in chain order
+// and inputs X, W, B (optional), Z (optional: the tensor the "Add" post-op adds, same shape as Y).
 #pragma once
 #include <string>
 #include <vector>
 
+#include "core/tensor.h"
+
 namespace hone {
 
-// The activations FusedConv can carry and their parameters:
-//   Relu, Tanh, Sigmoid, HardSwish: none; LeakyRelu: {alpha}; Clip: {min, max}; HardSigmoid: {alpha, beta}.
-bool fusable_activation(const std::string& op);
+// Post-ops and their parameter counts:
+//   Relu, Sigmoid, Tanh, HardSwish: 0; LeakyRelu: {alpha}; Clip: {min, max}; HardSigmoid: {alpha, beta};
+//   Linear: {alpha, beta} (alpha * x + beta); Add: 0 (adds input Z; at most once).
+// Returns -1 for an op that is not a post-op.
+int post_op_param_count(const std::string& op);
 
-// Applies the named activation in place (the reference semantics of the fused op).
-void apply_activation(const std::string& op, const std::vector<float>& params, float* data, int64_t n);
+// Applies the chain to y (n elements) in place; `z` is input Z (n elements) or null.
+void apply_post_ops(const std::vector<std::string>& ops, const std::vector<float>& params, float* y, const float* z,
+                    int64_t n);
+
+// Checks the chain's parameter counts; throws naming the node on a malformed chain.
+void check_post_ops(const std::string& label, const std::vector<std::string>& ops, const std::vector<float>& params,
+                    bool has_z);
 
 }  // namespace hone
