@@ -11,6 +11,7 @@
 #include <random>
 
 #include "kernel_test_util.h"
+#include "runtime/plan.h"
 
 namespace hone {
 namespace {
@@ -310,6 +311,63 @@ TEST(LrnKernel, OtherRanksAndRefusals) {
   Outcome o = run_both(top_tier(), lrn_node(random_tensor({1, 8, 4, 4}, rng, false), 4));
   EXPECT_EQ(o.kernel, "reference");
   EXPECT_TRUE(o.reference_error.empty());
+}
+
+// ---------------------------------------------------------------------------------------------------- in a plan
+
+// A CNN-style chain planned by a Session: after the convolution (which prefers channels-last) every kernel here
+// accepts channels-last, so the chain needs one layout transform (the input) and none back (the pooled [N,C,1,1]
+// output is the same bytes in both layouts); the result must match the reference kernels'.
+TEST(PoolKernels, ChannelsLastChainInASession) {
+  std::mt19937 rng(29);
+  auto node = [](std::string op, std::vector<std::string> in, std::string out, std::vector<Attribute> attrs = {}) {
+    Node n;
+    n.op_type = std::move(op);
+    n.name = out;
+    n.inputs = std::move(in);
+    n.outputs = {std::move(out)};
+    n.attributes = std::move(attrs);
+    return n;
+  };
+  Model m;
+  m.ir_version = 8;
+  m.opset_import = {{"", 17}};
+  Graph& g = m.graph;
+  g.inputs = {{"x", TypeInfo::tensor(DType::Float32, to_sym_shape(Shape{2, 3, 17, 17})), ""}};
+  g.outputs = {{"y", TypeInfo{}, ""}};
+  g.initializers["w"] = random_tensor({16, 3, 3, 3}, rng);
+  Tensor scale = random_tensor({16}, rng), var = random_tensor({16}, rng);
+  for (float& v : scale.span<float>()) v = 1.f + v / 4.f;
+  for (float& v : var.span<float>()) v = 0.5f + v * v;
+  g.initializers["scale"] = scale;
+  g.initializers["b"] = random_tensor({16}, rng);
+  g.initializers["mean"] = random_tensor({16}, rng);
+  g.initializers["var"] = var;
+  g.nodes = {
+      node("Conv", {"x", "w"}, "c", {Attribute::of_ints("pads", {1, 1, 1, 1})}),
+      node("Relu", {"c"}, "r"),
+      node("BatchNormalization", {"r", "scale", "b", "mean", "var"}, "bn"),  // after Relu: not folded into the Conv
+      node("MaxPool", {"bn"}, "mp",
+           {Attribute::of_ints("kernel_shape", {3, 3}), Attribute::of_ints("strides", {2, 2}),
+            Attribute::of_ints("pads", {1, 1, 1, 1})}),
+      node("LRN", {"mp"}, "lrn", {Attribute::of_int("size", 3)}),
+      node("AveragePool", {"lrn"}, "ap",
+           {Attribute::of_ints("kernel_shape", {3, 3}), Attribute::of_ints("pads", {1, 1, 1, 1})}),
+      node("GlobalAveragePool", {"ap"}, "y"),
+  };
+  Tensor x = random_tensor({2, 3, 17, 17}, rng, false);
+  Session fast(m, {.threads = 1});
+  Session reference(m, {.threads = 1, .reference_kernels = true});
+  Tensor want = reference.run({{"x", x}})[0];
+  Tensor got = fast.run({{"x", x}})[0];
+  EXPECT_TRUE(close(want, got, 1e-4, 1e-5));
+  const Plan& plan = fast.plan_for({Value::of(x)});
+  std::string kernels;
+  for (const PlanStep& st : plan.steps) kernels += st.kernel->name() + " ";
+  for (std::string k : {"f32_batchnorm_", "dnnl-maxpool-f32", "dnnl-lrn-f32", "dnnl-avgpool-f32",
+                        "dnnl-global-avgpool-f32"})
+    EXPECT_NE(kernels.find(k), std::string::npos) << k << " not in: " << kernels;
+  EXPECT_EQ(plan.layout_transforms, 1) << kernels;
 }
 
 // ---------------------------------------------------------------------------------------------------- timing
