@@ -317,6 +317,7 @@ class ResizeKernel final : public Kernel {
         rt.w[rt.k] = w[from];
         ++rt.k;
       }
+      if (rt.k == 0) rt.k = 1;  // every weight 0: the reference sums no taps, and so gives 0 (rt.w[0] is 0)
     }
     if (attrs.mode != Mode::Nearest) ensure_scratch(threads);
   }
