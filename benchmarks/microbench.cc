@@ -126,7 +126,7 @@ using Clock = std::chrono::steady_clock;
 // Times `run` once per iteration (manual time), then reports rates from the fastest iteration against the roofline
 // for `threads`.
 template <typename Run>
-void time_iterations(benchmark::State& state, const NodeCase& c, int threads, Run run) {
+double time_iterations(benchmark::State& state, const NodeCase& c, int threads, Run run) {
   double best = std::numeric_limits<double>::infinity(), total = 0;
   for (auto _ : state) {
     auto t0 = Clock::now();
@@ -136,7 +136,7 @@ void time_iterations(benchmark::State& state, const NodeCase& c, int threads, Ru
     best = std::min(best, s);
     total += s;
   }
-  if (state.iterations() == 0) return;
+  if (state.iterations() == 0) return 0;
   double mean = total / static_cast<double>(state.iterations());
   state.counters["best_us"] = best * 1e6;
   double gflops = c.flops / best / 1e9;
@@ -150,9 +150,12 @@ void time_iterations(benchmark::State& state, const NodeCase& c, int threads, Ru
     state.counters["mean_GFLOP/s"] = c.flops / mean / 1e9;
     state.counters["%peak"] = 100 * gflops / g_peak.gflops[threads];
   }
+  return mean;
 }
 
-// The node through hone::Session with `threads` (state.range(0)); the label names the kernels the plan chose.
+// The node through hone::Session with `threads` (state.range(0)); the label names the kernels the plan chose. When
+// the plan has more than one step (layout transforms around a channels-last convolution), the slowest step's share
+// of the run is reported too (`main_step_share`, from the session's per-step profile).
 void run_session(benchmark::State& state, const NodeCase& c) {
   int threads = static_cast<int>(state.range(0));
   hone::Session session(one_node_model(c), {.threads = threads});
@@ -162,10 +165,19 @@ void run_session(benchmark::State& state, const NodeCase& c) {
   std::string kernels;
   for (const hone::PlanStep& step : plan.steps) kernels += (kernels.empty() ? "" : "+") + step.kernel->name();
   state.SetLabel(kernels);
-  time_iterations(state, c, threads, [&] {
+  bool several = plan.steps.size() > 1;
+  session.set_profiling(several);
+  session.reset_profile();
+  double mean = time_iterations(state, c, threads, [&] {
     out = session.run(feeds);
     benchmark::DoNotOptimize(out.data());
   });
+  if (several && mean > 0) {
+    int64_t slowest = 0, calls = 1;
+    for (const hone::PlanStep& step : plan.steps)
+      if (step.profile_ns > slowest) slowest = step.profile_ns, calls = std::max<int64_t>(step.profile_calls, 1);
+    state.counters["main_step_share"] = static_cast<double>(slowest) / static_cast<double>(calls) / 1e9 / mean;
+  }
 }
 
 // The same node on the oneDNN matmul kernel alone (what the planner chose before the GEMV kernel), called directly:
