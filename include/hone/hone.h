@@ -44,6 +44,10 @@ class Session {
   std::vector<Tensor> run(const std::vector<std::pair<std::string, Tensor>>& feeds);
   // Inputs in graph order, as general values (sequences, optionals); for tests and tools.
   std::vector<Value> run_values(const std::vector<Value>& inputs);
+  // Same, writing into `outputs`: when it holds the previous call's outputs (or tensors of the same types and
+  // shapes), results are computed in place and a run with unchanged input shapes allocates nothing in Hone's
+  // executor or fast kernels. Input tensors are referenced (not copied) until the next run.
+  void run_into(const std::vector<Value>& inputs, std::vector<Value>& outputs);
   // Checks feeds against the declared inputs: names, element types, ranks and fixed dims. Throws naming the input.
   void check_inputs(const std::vector<Value>& inputs) const;
 

@@ -83,6 +83,12 @@ std::vector<Value> Session::run_values(const std::vector<Value>& inputs) {
   return runner_->run(inputs);
 }
 
+void Session::run_into(const std::vector<Value>& inputs, std::vector<Value>& outputs) {
+  check_inputs(inputs);
+  if (omp_get_max_threads() != threads_) omp_set_num_threads(threads_);
+  runner_->run_into(inputs, outputs);
+}
+
 const Plan& Session::plan_for(const std::vector<Value>& inputs) {
   check_inputs(inputs);
   // Kernels size their thread teams when they are created (oneDNN fixes a primitive's partitioning then), so the

@@ -2,6 +2,8 @@
 
 #include <omp.h>
 
+#include "core/foreign_alloc.h"
+
 namespace hone::dnnl_cpu {
 
 dnnl::engine& cpu_engine() {
@@ -153,6 +155,7 @@ int PreparedPrimitive::reorders() const {
 namespace {
 // Executes a primitive through the C API with a prepared argument list (no allocation).
 void execute_raw(const dnnl::primitive& p, dnnl::stream& s, const dnnl_exec_arg_t* args, int n) {
+  ForeignCall scope;  // oneDNN allocates its argument map on every execution
   dnnl::error::wrap_c_api(dnnl_primitive_execute(p.get(), s.get(), n, args), "could not execute a primitive");
 }
 }  // namespace
@@ -162,6 +165,7 @@ void execute_reorder(const dnnl::reorder& r, const dnnl::memory& src, const dnnl
   dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, src.get()}, {DNNL_ARG_TO, dst.get()}};
   dnnl::stream& s = thread_stream();
   execute_raw(r, s, args, 2);
+  ForeignCall scope;
   s.wait();
 }
 
@@ -182,6 +186,7 @@ void PreparedPrimitive::execute(int threads) {
       dnnl_exec_arg_t r[2] = {{DNNL_ARG_FROM, b.internal.get()}, {DNNL_ARG_TO, b.user.get()}};
       execute_raw(b.reorder, s, r, 2);
     }
+  ForeignCall scope;
   s.wait();
 }
 
