@@ -180,9 +180,11 @@ void run_session(benchmark::State& state, const NodeCase& c) {
   }
 }
 
-// The same node on the oneDNN matmul kernel alone (what the planner chose before the GEMV kernel), called directly:
-// the comparison for the batch-1 cases.
-void run_dnnl_matmul(benchmark::State& state, const NodeCase& c) {
+// The node's kernel alone, called directly with an OpContext (no Session around it): the planner's choice
+// (kOneDnn false) or the oneDNN matmul kernel, which the planner chose for batch-1 products before the GEMV kernel.
+// The comparison for the batch-1 cases, and the only fair one for products of a few microseconds.
+template <bool kOneDnn>
+void run_kernel(benchmark::State& state, const NodeCase& c) {
   int threads = static_cast<int>(state.range(0));
   hone::Model m = one_node_model(c);
   const hone::Node& node = m.graph.nodes[0];
@@ -195,7 +197,16 @@ void run_dnnl_matmul(benchmark::State& state, const NodeCase& c) {
   }
   hone::KernelQuery q{node, 17, {}, constants, {}, threads};
   for (const hone::TypeInfo& t : types) q.input_types.push_back(&t);
-  hone::dnnl_cpu::DnnlMatMulKernel kernel(q);
+  std::unique_ptr<hone::Kernel> kernel;
+  std::string label;
+  if constexpr (kOneDnn) {
+    auto dnnl = std::make_unique<hone::dnnl_cpu::DnnlMatMulKernel>(q);
+    label = dnnl->name() + " (" + dnnl->impl() + ")";
+    kernel = std::move(dnnl);
+  } else {
+    kernel = hone::KernelRegistry::instance().choose(q, *hone::OpRegistry::instance().find("", node.op_type, 17));
+    label = kernel->name();
+  }
   std::vector<hone::Value> inputs = {hone::Value::of(x)};
   for (size_t i = 0; i < c.weights.size(); ++i) inputs.push_back(hone::Value::of(*constants[i + 1]));
   std::vector<const hone::Value*> ptrs;
@@ -203,11 +214,11 @@ void run_dnnl_matmul(benchmark::State& state, const NodeCase& c) {
   hone::Value out;
   auto run = [&] {
     hone::OpContext ctx(node, 17, ptrs.data(), ptrs.size(), &out, 1, threads, nullptr);
-    kernel.run(ctx);
+    kernel->run(ctx);
     benchmark::DoNotOptimize(out.tensor.raw());
   };
   run();
-  state.SetLabel(kernel.name() + " (" + kernel.impl() + ")");
+  state.SetLabel(label);
   time_iterations(state, c, threads, run);
 }
 
@@ -271,10 +282,29 @@ void register_all() {
   // Four rows (the most the GEMV kernel takes), and weights small enough for the caches (4 MiB: L3, not L2).
   register_case("Gemv/MatMul_4x4096_by_4096x4096", matmul_vec(4096, 4096, 4), run_session);
   register_case("Gemv/MatMul_1x1024_by_1024x1024", matmul_vec(1024, 1024), run_session);
-  register_case("GemvOneDNN/fc6/Gemm_1x9216_by_9216x4096_transB", gemm_fc(9216, 4096), run_dnnl_matmul);
-  register_case("GemvOneDNN/MatMul_1x4096_by_4096x4096", matmul_vec(4096, 4096), run_dnnl_matmul);
-  register_case("GemvOneDNN/MatMul_4x4096_by_4096x4096", matmul_vec(4096, 4096, 4), run_dnnl_matmul);
-  register_case("GemvOneDNN/MatMul_1x1024_by_1024x1024", matmul_vec(1024, 1024), run_dnnl_matmul);
+  register_case("GemvOneDNN/fc6/Gemm_1x9216_by_9216x4096_transB", gemm_fc(9216, 4096), run_kernel<true>);
+  register_case("GemvOneDNN/MatMul_1x4096_by_4096x4096", matmul_vec(4096, 4096), run_kernel<true>);
+  register_case("GemvOneDNN/MatMul_4x4096_by_4096x4096", matmul_vec(4096, 4096, 4), run_kernel<true>);
+  register_case("GemvOneDNN/MatMul_1x1024_by_1024x1024", matmul_vec(1024, 1024), run_kernel<true>);
+  // Small products, kernel against kernel (a Session's own cost per run would dominate): where the GEMV kernel
+  // wins, weights in L1 and L2 (1 MiB), rows 1 to 4.
+  struct Small {
+    const char* name;
+    NodeCase c;
+  };
+  const Small small[] = {
+      {"fc_1x100_by_100x7", gemm_fc(100, 7)},
+      {"fc_1x512_by_512x10", gemm_fc(512, 10)},
+      {"MatMul_1x64_by_64x64", matmul_vec(64, 64)},
+      {"MatMul_1x256_by_256x1000", matmul_vec(256, 1000)},
+      {"MatMul_2x256_by_256x1000", matmul_vec(256, 1000, 2)},
+      {"MatMul_3x256_by_256x1000", matmul_vec(256, 1000, 3)},
+      {"MatMul_4x256_by_256x1000", matmul_vec(256, 1000, 4)},
+  };
+  for (const Small& s : small) {
+    register_case(std::string("GemvSmall/") + s.name, s.c, run_kernel<false>);
+    register_case(std::string("GemvSmallOneDNN/") + s.name, s.c, run_kernel<true>);
+  }
 }
 
 }  // namespace

@@ -21,8 +21,9 @@
 namespace hone::cpu {
 namespace {
 
-// Below this many packed weights per thread (1 MiB), waking a second thread costs more than it saves.
-constexpr int64_t kMinWeightsPerThread = int64_t{1} << 18;
+// Below this many packed weights per thread (256 KiB, about 3 us from L2), waking a second thread costs more than it
+// saves.
+constexpr int64_t kMinWeightsPerThread = int64_t{1} << 16;
 
 struct AlignedFree {
   void operator()(float* p) const { std::free(p); }

@@ -11,12 +11,14 @@ namespace {
 struct V {
   using R = float;
   static constexpr int W = 1;
+  static constexpr int kVectors = 2;
+  static constexpr int kAccumulators = 8;  // 8 of the 16 xmm registers
   static R load(const float* p) { return *p; }
   static R loadu(const float* p) { return *p; }
   static void storeu(float* p, R v) { *p = v; }
   static R set1(float v) { return v; }
   static R zero() { return 0.f; }
-  static R fma(R a, R b, R c) { return a * b + c; }
+  static R fma_x(const float* x, R b, R acc) { return *x * b + acc; }
   static R add(R a, R b) { return a + b; }
 };
 
