@@ -21,7 +21,6 @@ struct V {
   static R load(const float* p) { return _mm256_load_ps(p); }
   static R loadu(const float* p) { return _mm256_loadu_ps(p); }
   static void storeu(float* p, R v) { _mm256_storeu_ps(p, v); }
-  static R set1(float v) { return _mm256_set1_ps(v); }
   static R zero() { return _mm256_setzero_ps(); }
   static R fma_x(const float* x, R b, R acc) { return _mm256_fmadd_ps(_mm256_set1_ps(*x), b, acc); }
   static R add(R a, R b) { return _mm256_add_ps(a, b); }

@@ -31,7 +31,6 @@ struct V {
   }
   static R loadu(const float* p) { return _mm512_loadu_ps(p); }
   static void storeu(float* p, R v) { _mm512_storeu_ps(p, v); }
-  static R set1(float v) { return _mm512_set1_ps(v); }
   static R zero() { return _mm512_setzero_ps(); }
   // acc + broadcast(*x) * b as one FMA with an embedded broadcast of its memory operand, as oneDNN's brgemm does:
   // GCC would otherwise broadcast x into a register once for the panel's two FMAs, an extra instruction per row

@@ -16,7 +16,6 @@ struct V {
   static R load(const float* p) { return *p; }
   static R loadu(const float* p) { return *p; }
   static void storeu(float* p, R v) { *p = v; }
-  static R set1(float v) { return v; }
   static R zero() { return 0.f; }
   static R fma_x(const float* x, R b, R acc) { return *x * b + acc; }
   static R add(R a, R b) { return a + b; }
