@@ -2,17 +2,17 @@
 // folded in) is packed once at plan time into column panels (gemv_microkernels.h) so that a run streams the weights
 // exactly once, front to back, with several FMA chains per 64 bytes. Such products are memory-bound: every weight
 // is used `rows` times, so their speed is the rate the weights stream from memory. On one Zen 4 core oneDNN 2.6's
-// matmul streams a 1x9216 by 9216x4096 product at 14 GB/s, this kernel at 36 GB/s (the machine's streaming read:
-// 32 GB/s), and it is ahead from 1 to 4 rows (BENCHMARKS.md, "Kernel microbenchmarks"), so it outranks oneDNN
-// wherever it applies.
+// matmul streams a 1x9216 by 9216x4096 product at 14-18 GB/s, this kernel at 32-35 GB/s (the machine's streaming
+// read: up to 34 GB/s); it is also ahead, or level, for 1 to 4 rows with weights in cache and for products of a
+// microsecond (BENCHMARKS.md, "Kernel microbenchmarks"), so it outranks oneDNN wherever it applies.
 // Threads split the panels (output columns); Gemm's C is a constant bias (beta folded in, broadcast, padded to
 // whole panels) or, when given at run time, added after the product.
 #include <sys/mman.h>
 
 #include <algorithm>
 #include <cstdlib>
-#include <cstring>
 #include <memory>
+#include <new>
 #include <optional>
 
 #include "kernels/cpu/gemv_microkernels.h"
