@@ -110,6 +110,15 @@ dnnl::memory::desc plain_desc(const dnnl::memory::dims& dims) {
   return dnnl::memory::desc(dims, dnnl::memory::data_type::f32, strides);
 }
 
+int threads_for_work(double flops, int threads) { return flops < 4e6 ? 1 : threads; }
+
+ScopedOmpThreads::ScopedOmpThreads(int n) : previous_(omp_get_max_threads()) {
+  if (n > 0 && n != previous_) omp_set_num_threads(n);
+}
+ScopedOmpThreads::~ScopedOmpThreads() {
+  if (omp_get_max_threads() != previous_) omp_set_num_threads(previous_);
+}
+
 dnnl::memory::desc activation_desc(const Shape& shape, Layout layout) {
   if (layout == Layout::ChannelsLast && shape.size() == 4)
     return dnnl::memory::desc(to_dims(shape), dnnl::memory::data_type::f32, dnnl::memory::format_tag::nhwc);
@@ -226,7 +235,7 @@ void DnnlWeightedKernel::run(OpContext& ctx) {
            dtype_name(z.dtype()), shape_str(z.shape()), shape_str(out_shape_));
     prim_.bind(res_, z.raw());
   }
-  prim_.execute(ctx.threads());
+  prim_.execute(threads_ > 0 ? threads_ : ctx.threads());
 }
 
 }  // namespace hone::dnnl_cpu

@@ -50,6 +50,21 @@ dnnl::memory::dims to_dims(const Shape& s);
 dnnl::memory::desc plain_desc(const dnnl::memory::dims& dims);
 // The layout of a Hone activation tensor: plain, or nhwc for a rank-4 tensor planned channels-last.
 dnnl::memory::desc activation_desc(const Shape& shape, Layout layout);
+// Threads for a primitive doing `flops` of work: 1 below a few microseconds' worth, where waking a second thread costs
+// more than it saves (tiny convolutions and matmuls of small models), else `threads`.
+int threads_for_work(double flops, int threads);
+// Sets OpenMP's thread count for a scope (oneDNN sizes a primitive's partitioning when it is created).
+class ScopedOmpThreads {
+ public:
+  explicit ScopedOmpThreads(int n);
+  ~ScopedOmpThreads();
+  ScopedOmpThreads(const ScopedOmpThreads&) = delete;
+  ScopedOmpThreads& operator=(const ScopedOmpThreads&) = delete;
+
+ private:
+  int previous_;
+};
+
 // Runs a reorder between two memories already bound to data, with `threads` OpenMP threads (0: as set).
 void execute_reorder(const dnnl::reorder& r, const dnnl::memory& src, const dnnl::memory& dst, int threads);
 
@@ -122,6 +137,7 @@ class DnnlWeightedKernel : public Kernel {
   void bind_residual(const dnnl::memory::desc& d);
   PostOps post_ops_;
   PreparedPrimitive prim_;
+  int threads_ = 0;  // fixed at creation (threads_for_work); 0: the session's
 
  private:
   Shape in_shape_, out_shape_;

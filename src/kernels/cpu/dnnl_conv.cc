@@ -114,6 +114,9 @@ DnnlConvKernel::DnnlConvKernel(const KernelQuery& q, PostOps post_ops) : DnnlWei
   }
   bool residual = residual_index(post_ops_) >= 0;
   bool bias = q.input_types.size() > 2 && q.input_types[2];
+  double flops = 2.0 * static_cast<double>(shape_numel(g->y)) * static_cast<double>(shape_numel(g->w) / g->w[0]);
+  threads_ = threads_for_work(flops, q.threads);
+  ScopedOmpThreads team(threads_);
   auto pd = conv_pd(*g, bias, post_ops_, q.layout, residual);
   prim_.init(pd, dnnl::convolution_forward(pd));
   bind_constants_and_io(q, g->x, g->y, weights_user_desc(*g), pd.weights_desc(), bias ? g->w[0] : 0, pd.src_desc(),

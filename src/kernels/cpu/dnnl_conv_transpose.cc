@@ -108,6 +108,10 @@ DnnlConvTransposeKernel::DnnlConvTransposeKernel(const KernelQuery& q, PostOps p
     : DnnlWeightedKernel(std::move(post_ops)) {
   std::optional<DeconvGeometry> g = deconv_geometry(q);
   if (!g) fail("{}: not supported by the oneDNN ConvTranspose kernel", q.node.label());
+  // Each input element meets the Cout/group x kernel weights of its input channel once.
+  double flops = 2.0 * static_cast<double>(shape_numel(g->x)) * static_cast<double>(shape_numel(g->w) / g->w[0]);
+  threads_ = threads_for_work(flops, q.threads);
+  ScopedOmpThreads team(threads_);
   auto pd = deconv_pd(*g, has_bias(q), post_ops_, q.layout);
   prim_.init(pd, dnnl::deconvolution_forward(pd));
   bind_constants_and_io(q, g->x, g->y, weights_user_desc(*g), pd.weights_desc(), has_bias(q) ? g->y[1] : 0,

@@ -141,6 +141,13 @@ DnnlMatMulKernel::DnnlMatMulKernel(const KernelQuery& q, PostOps post_ops) : pos
   base_name_ = gemm ? "dnnl-gemm-f32" : "dnnl-matmul-f32";
   std::optional<MatmulSetup> s = gemm ? gemm_setup(q) : matmul_setup(q);
   if (!s) fail("{}: not supported by the oneDNN matmul kernel", q.node.label());
+  // 2 * M * N * K, with K = |A| * N / |out| (whatever A's transposition).
+  double out_n = static_cast<double>(std::max<int64_t>(shape_numel(s->out_shape), 1));
+  double n = s->out_shape.empty() ? 1.0 : static_cast<double>(s->out_shape.back());
+  double k = static_cast<double>(shape_numel(s->a_shape)) * n / out_n;
+  double flops = 2.0 * out_n * k;
+  threads_ = threads_for_work(flops, q.threads);
+  ScopedOmpThreads team(threads_);
   auto pd = matmul_pd(*s, post_ops_);
   a_shape_ = s->a_shape;
   b_shape_ = s->b_shape;
@@ -192,7 +199,7 @@ void DnnlMatMulKernel::run(OpContext& ctx) {
   }
   Tensor& y = ctx.output_uninitialized(0, DType::Float32, out_shape_);
   prim_.bind(dst_, y.raw());
-  prim_.execute(ctx.threads());
+  prim_.execute(threads_ > 0 ? threads_ : ctx.threads());
 }
 
 HONE_REGISTER_KERNEL({.op = "MatMul",

@@ -19,6 +19,7 @@ class DnnlMatMulKernel final : public Kernel {
   std::string base_name_;
   PostOps post_ops_;
   Shape a_shape_, b_shape_, out_shape_;
+  int threads_ = 0;  // fixed at creation (threads_for_work)
   PreparedPrimitive prim_;
   int src_ = -1, wei_ = -1, bias_ = -1, dst_ = -1;
   int c_input_ = -1;  // Gemm's C bound per run as the bias (when not constant)

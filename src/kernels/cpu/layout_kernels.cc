@@ -22,7 +22,8 @@ class LayoutTransformKernel final : public Kernel {
     Tensor& y = ctx.output_uninitialized(0, DType::Float32, shape_);
     src_.set_data_handle(const_cast<void*>(x.raw()));
     dst_.set_data_handle(y.raw());
-    execute_reorder(reorder_, src_, dst_, ctx.threads());
+    // A copy: one thread streams a small tensor faster than two can be woken.
+    execute_reorder(reorder_, src_, dst_, x.nbytes() < (size_t{512} << 10) ? 1 : ctx.threads());
   }
   std::string name() const override { return "dnnl-reorder"; }
 
