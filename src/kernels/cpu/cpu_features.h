@@ -16,6 +16,18 @@ struct CpuFeatures {
 // Ordered: a higher tier implies every lower one.
 enum class Isa { Scalar, Avx2, Avx512, Avx512Vnni };
 
+// The tier's member of a family of per-ISA tables (AVX-512 VNNI machines use the AVX-512 tier).
+template <typename T>
+const T& pick_tier(Isa isa, const T& scalar, const T& avx2, const T& avx512) {
+  switch (isa) {
+    case Isa::Scalar: return scalar;
+    case Isa::Avx2: return avx2;
+    case Isa::Avx512:
+    case Isa::Avx512Vnni: return avx512;
+  }
+  return scalar;
+}
+
 const CpuFeatures& cpu_features();
 const char* isa_name(Isa isa);
 std::optional<Isa> parse_isa(std::string_view name);

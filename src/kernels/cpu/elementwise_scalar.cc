@@ -21,13 +21,7 @@ constexpr const char* kIsaName = "scalar";
 const ElementwiseMicrokernels& elementwise_scalar() { return scalar::kTable; }
 
 const ElementwiseMicrokernels& elementwise_for(Isa isa) {
-  switch (isa) {
-    case Isa::Scalar: return elementwise_scalar();
-    case Isa::Avx2: return elementwise_avx2();
-    case Isa::Avx512:
-    case Isa::Avx512Vnni: return elementwise_avx512();
-  }
-  return elementwise_scalar();
+  return pick_tier(isa, elementwise_scalar(), elementwise_avx2(), elementwise_avx512());
 }
 
 }  // namespace hone::cpu

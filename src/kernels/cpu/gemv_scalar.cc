@@ -30,13 +30,7 @@ constexpr const char* kIsaName = "scalar";
 const GemvMicrokernel& gemv_scalar() { return scalar::kMicrokernel; }
 
 const GemvMicrokernel& gemv_for(Isa isa) {
-  switch (isa) {
-    case Isa::Scalar: return gemv_scalar();
-    case Isa::Avx2: return gemv_avx2();
-    case Isa::Avx512:
-    case Isa::Avx512Vnni: return gemv_avx512();
-  }
-  return gemv_scalar();
+  return pick_tier(isa, gemv_scalar(), gemv_avx2(), gemv_avx512());
 }
 
 }  // namespace hone::cpu

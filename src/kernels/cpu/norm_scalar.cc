@@ -39,13 +39,7 @@ constexpr const char* kIsaName = "scalar";
 const NormMicrokernels& norm_scalar() { return norm_scalar_tier::kTable; }
 
 const NormMicrokernels& norm_for(Isa isa) {
-  switch (isa) {
-    case Isa::Scalar: return norm_scalar();
-    case Isa::Avx2: return norm_avx2();
-    case Isa::Avx512:
-    case Isa::Avx512Vnni: return norm_avx512();
-  }
-  return norm_scalar();
+  return pick_tier(isa, norm_scalar(), norm_avx2(), norm_avx512());
 }
 
 }  // namespace hone::cpu

@@ -21,13 +21,7 @@ constexpr const char* kIsaName = "scalar";
 const ReduceMicrokernels& reduce_scalar() { return scalar::kReduceTable; }
 
 const ReduceMicrokernels& reduce_for(Isa isa) {
-  switch (isa) {
-    case Isa::Scalar: return reduce_scalar();
-    case Isa::Avx2: return reduce_avx2();
-    case Isa::Avx512:
-    case Isa::Avx512Vnni: return reduce_avx512();
-  }
-  return reduce_scalar();
+  return pick_tier(isa, reduce_scalar(), reduce_avx2(), reduce_avx512());
 }
 
 }  // namespace hone::cpu

@@ -32,13 +32,7 @@ constexpr const char* kIsaName = "scalar";
 const ResizeMicrokernels& resize_scalar() { return resize_scalar_tier::kTable; }
 
 const ResizeMicrokernels& resize_for(Isa isa) {
-  switch (isa) {
-    case Isa::Scalar: return resize_scalar();
-    case Isa::Avx2: return resize_avx2();
-    case Isa::Avx512:
-    case Isa::Avx512Vnni: return resize_avx512();
-  }
-  return resize_scalar();
+  return pick_tier(isa, resize_scalar(), resize_avx2(), resize_avx512());
 }
 
 }  // namespace hone::cpu

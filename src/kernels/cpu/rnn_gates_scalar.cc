@@ -20,13 +20,7 @@ constexpr const char* kIsaName = "scalar";
 const RnnGateMicrokernels& rnn_gates_scalar() { return scalar::kRnnGateTable; }
 
 const RnnGateMicrokernels& rnn_gates_for(Isa isa) {
-  switch (isa) {
-    case Isa::Scalar: return rnn_gates_scalar();
-    case Isa::Avx2: return rnn_gates_avx2();
-    case Isa::Avx512:
-    case Isa::Avx512Vnni: return rnn_gates_avx512();
-  }
-  return rnn_gates_scalar();
+  return pick_tier(isa, rnn_gates_scalar(), rnn_gates_avx2(), rnn_gates_avx512());
 }
 
 }  // namespace hone::cpu
