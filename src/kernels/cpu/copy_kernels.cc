@@ -12,6 +12,7 @@
 
 #include "kernels/cpu/copy_engine.h"
 #include "ops/op_helpers.h"
+#include "ops/tensor/slice.h"
 
 namespace hone::cpu::copy {
 namespace {
@@ -102,29 +103,6 @@ HONE_REGISTER_KERNEL({
 
 // ---- Slice ----
 
-// One axis' slice clamped as numpy does (the reference's resolve_axis); count 0 for an empty result.
-struct AxisSlice {
-  int64_t start = 0, step = 1, count = 0;
-};
-AxisSlice resolve_axis(int64_t start, int64_t end, int64_t step, int64_t dim) {
-  step = std::clamp<int64_t>(step, -std::max<int64_t>(dim, 1), std::max<int64_t>(dim, 1));
-  if (start < 0) start += dim;
-  if (end < 0) end += dim;
-  AxisSlice r;
-  r.step = step;
-  if (step > 0) {
-    start = std::clamp<int64_t>(start, 0, dim);
-    end = std::clamp<int64_t>(end, 0, dim);
-    r.count = end > start ? 1 + (end - start - 1) / step : 0;
-  } else {
-    start = std::clamp<int64_t>(start, 0, dim - 1);
-    end = std::clamp<int64_t>(end, -1, dim - 1);
-    r.count = start > end ? 1 + (start - end - 1) / (-step) : 0;
-  }
-  r.start = r.count > 0 ? start : 0;
-  return r;
-}
-
 struct SlicePlan {
   DType dtype;
   Shape in, out;
@@ -163,7 +141,7 @@ std::optional<SlicePlan> plan_slice(const KernelQuery& q) {
     seen[d] = true;
     int64_t step = steps.empty() ? 1 : steps[i];
     if (step == 0) return std::nullopt;
-    sl[d] = resolve_axis(starts[i], ends[i], step, (*in)[d]);
+    sl[d] = resolve_slice_axis(starts[i], ends[i], step, (*in)[d], q.node);
   }
   SlicePlan p{q.input_types[0]->elem, *in, Shape(in->size()), {}};
   std::vector<int64_t> in_strides = strides_of(*in), strides(in->size());

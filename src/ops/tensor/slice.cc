@@ -1,19 +1,12 @@
 // Slice: numpy-style strided slicing with clamping; attributes before opset 10, inputs (with steps) from 10.
+#include "ops/tensor/slice.h"
+
 #include "ops/tensor/tensor_util.h"
 
 namespace hone {
-namespace {
-
-struct SliceArgs {
-  std::vector<int64_t> starts, ends, axes, steps;
-};
-
-struct AxisSlice {
-  int64_t start = 0, step = 1, count = 0;
-};
 
 // Clamps one axis' slice as numpy does, for either sign of step.
-AxisSlice resolve_axis(int64_t start, int64_t end, int64_t step, int64_t dim, const Node& n) {
+AxisSlice resolve_slice_axis(int64_t start, int64_t end, int64_t step, int64_t dim, const Node& n) {
   if (step == 0) fail("{}: slice step cannot be 0", n.label());
   // A step past the axis size takes at most one element; clamping keeps the arithmetic below from overflowing.
   step = std::clamp<int64_t>(step, -std::max<int64_t>(dim, 1), std::max<int64_t>(dim, 1));
@@ -34,6 +27,12 @@ AxisSlice resolve_axis(int64_t start, int64_t end, int64_t step, int64_t dim, co
   return r;
 }
 
+namespace {
+
+struct SliceArgs {
+  std::vector<int64_t> starts, ends, axes, steps;
+};
+
 // Per-axis slices for a tensor of shape `in`; unknown dims (-1) give count -1.
 std::vector<AxisSlice> resolve(const std::vector<int64_t>& in, const SliceArgs& a, const Node& n) {
   int64_t rank = static_cast<int64_t>(in.size());
@@ -53,7 +52,7 @@ std::vector<AxisSlice> resolve(const std::vector<int64_t>& in, const SliceArgs& 
       if (step == 0) fail("{}: slice step cannot be 0", n.label());
       out[d] = {0, step, -1};
     } else {
-      out[d] = resolve_axis(a.starts[i], a.ends[i], step, in[d], n);
+      out[d] = resolve_slice_axis(a.starts[i], a.ends[i], step, in[d], n);
     }
   }
   return out;
