@@ -43,40 +43,12 @@ struct Arg {
   bool is_omitted = false;
 };
 
-inline Attribute attr_int(const std::string& name, int64_t v) {
-  Attribute a;
-  a.name = name;
-  a.type = Attribute::Type::Int;
-  a.i = v;
-  return a;
-}
-inline Attribute attr_float(const std::string& name, float v) {
-  Attribute a;
-  a.name = name;
-  a.type = Attribute::Type::Float;
-  a.f = v;
-  return a;
-}
-inline Attribute attr_string(const std::string& name, const std::string& v) {
-  Attribute a;
-  a.name = name;
-  a.type = Attribute::Type::String;
-  a.s = v;
-  return a;
-}
-inline Attribute attr_ints(const std::string& name, std::vector<int64_t> v) {
-  Attribute a;
-  a.name = name;
-  a.type = Attribute::Type::Ints;
-  a.ints = std::move(v);
-  return a;
-}
+inline Attribute attr_int(const std::string& name, int64_t v) { return Attribute::of_int(name, v); }
+inline Attribute attr_float(const std::string& name, float v) { return Attribute::of_float(name, v); }
+inline Attribute attr_string(const std::string& name, const std::string& v) { return Attribute::of_string(name, v); }
+inline Attribute attr_ints(const std::string& name, std::vector<int64_t> v) { return Attribute::of_ints(name, std::move(v)); }
 inline Attribute attr_floats(const std::string& name, std::vector<float> v) {
-  Attribute a;
-  a.name = name;
-  a.type = Attribute::Type::Floats;
-  a.floats = std::move(v);
-  return a;
+  return Attribute::of_floats(name, std::move(v));
 }
 
 // Rank-4 float [N,C,H,W] between the plain and N,H,W,C byte orders (the logical shape stays [N,C,H,W]).

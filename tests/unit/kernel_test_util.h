@@ -53,27 +53,9 @@ inline Tensor scalar_f32(float v, Shape shape = {}) {
   return t;
 }
 
-inline Attribute float_attr(const std::string& name, float v) {
-  Attribute a;
-  a.name = name;
-  a.type = Attribute::Type::Float;
-  a.f = v;
-  return a;
-}
-inline Attribute int_attr(const std::string& name, int64_t v) {
-  Attribute a;
-  a.name = name;
-  a.type = Attribute::Type::Int;
-  a.i = v;
-  return a;
-}
-inline Attribute ints_attr(const std::string& name, std::vector<int64_t> v) {
-  Attribute a;
-  a.name = name;
-  a.type = Attribute::Type::Ints;
-  a.ints = std::move(v);
-  return a;
-}
+inline Attribute float_attr(const std::string& name, float v) { return Attribute::of_float(name, v); }
+inline Attribute int_attr(const std::string& name, int64_t v) { return Attribute::of_int(name, v); }
+inline Attribute ints_attr(const std::string& name, std::vector<int64_t> v) { return Attribute::of_ints(name, std::move(v)); }
 
 // A rank-4 tensor's N,C,H,W values stored N,H,W,C (same logical shape), and back.
 inline Tensor to_nhwc(const Tensor& t) {
