@@ -12,6 +12,7 @@ struct GraphRunner::Cached {
   std::unique_ptr<Plan> plan;
   std::unique_ptr<char, void (*)(void*)> arena{nullptr, std::free};
   std::vector<std::pair<DType, Shape>> input_shapes;  // of the inputs it was planned for (kind None: Undefined)
+  bool fast_lookup = true;  // false when an input is a sequence: then only the signature identifies the plan
   std::vector<Value> slots;
   std::vector<std::vector<const Value*>> step_inputs;
   std::vector<Value> outs;
@@ -74,7 +75,7 @@ bool same_shapes(const std::vector<std::pair<DType, Shape>>& planned, const std:
 
 GraphRunner::Cached& GraphRunner::cached_for(const std::vector<Value>& inputs) {
   // The common case, a run with the same shapes as the last one, is decided without building the signature.
-  if (last_ && same_shapes(last_->input_shapes, inputs)) return *last_;
+  if (last_ && last_->fast_lookup && same_shapes(last_->input_shapes, inputs)) return *last_;
   std::string key = signature(inputs);
   auto it = cache_.find(key);
   if (it != cache_.end()) {
@@ -97,13 +98,11 @@ GraphRunner::Cached& GraphRunner::cached_for(const std::vector<Value>& inputs) {
     if (!p) fail("out of memory: cannot allocate a {} byte arena", c->plan->arena_bytes);
     c->arena.reset(static_cast<char*>(p));
   }
-  bool tensors_only = true;
   for (const Value& v : inputs) {
     if (v.is_tensor()) c->input_shapes.emplace_back(v.tensor.dtype(), v.tensor.shape());
     else if (v.is_none()) c->input_shapes.emplace_back(DType::Undefined, Shape{});
-    else tensors_only = false;  // sequences: always looked up by signature
+    else c->fast_lookup = false;  // sequences: always looked up by signature
   }
-  if (!tensors_only) c->input_shapes.clear(), c->input_shapes.emplace_back(DType::Undefined, Shape{1});
   // Loop bodies whose shapes change every iteration would grow the cache without bound.
   if (cache_.size() >= 32) {
     cache_.clear();
@@ -203,7 +202,6 @@ void GraphRunner::execute(Cached& c, const std::vector<Value>& inputs, std::vect
   for (size_t i = 0; i < plan.input_slots.size() && i < inputs.size(); ++i)
     slots[static_cast<size_t>(plan.input_slots[i])] = inputs[i];  // reuses the slot's shape storage
   // Graph outputs go straight into the caller's tensors when they already have the planned type and shape.
-  std::vector<int> out_index(0);
   bool bind_outputs = results.size() == plan.output_slots.size();
   StepSubgraphRunner sub(*this, plan, slots);
   for (size_t k = 0; k < plan.steps.size(); ++k) {
