@@ -1,6 +1,7 @@
 #include "peak_probe.h"
 
-#include <immintrin.h>
+#include "bench/machine_probe.h"
+
 #include <omp.h>
 #include <sys/mman.h>
 
@@ -19,31 +20,6 @@
 
 namespace hone::bench {
 namespace {
-
-__attribute__((target("avx512f"))) float sum_avx512(const float* p, size_t n) {
-  __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-  size_t i = 0;
-  for (; i + 64 <= n; i += 64) {
-    a0 = _mm512_add_ps(a0, _mm512_load_ps(p + i));
-    a1 = _mm512_add_ps(a1, _mm512_load_ps(p + i + 16));
-    a2 = _mm512_add_ps(a2, _mm512_load_ps(p + i + 32));
-    a3 = _mm512_add_ps(a3, _mm512_load_ps(p + i + 48));
-  }
-  float r = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
-  for (; i < n; ++i) r += p[i];
-  return r;
-}
-
-float sum_plain(const float* p, size_t n) {
-  float a[16] = {};
-  size_t i = 0;
-  for (; i + 16 <= n; i += 16)
-    for (int k = 0; k < 16; ++k) a[k] += p[i + k];
-  float r = 0;
-  for (float v : a) r += v;
-  for (; i < n; ++i) r += p[i];
-  return r;
-}
 
 // kB of the mapping that contains `addr` backed by huge pages, from /proc/self/smaps; -1 when not found.
 double anon_huge_kb(const void* addr, double* size_kb) {
@@ -92,7 +68,7 @@ HugePageRead measure_huge_page_read(int threads, size_t bytes) {
   }
   double size_kb = 0, huge_kb = anon_huge_kb(p, &size_kb);
   r.huge_fraction = huge_kb > 0 && size_kb > 0 ? huge_kb / size_kb : 0;
-  auto sum = __builtin_cpu_supports("avx512f") ? sum_avx512 : sum_plain;
+  auto sum = streaming_read_sum;
   volatile float sink = 0;
   for (int rep = 0; rep < 7; ++rep) {
     double t0 = omp_get_wtime();

@@ -223,6 +223,11 @@ MachinePeaks from_json(const nlohmann::json& j) {
 
 }  // namespace
 
+float streaming_read_sum(const float* p, size_t n) {
+  static const Isa isa = pick_isa();
+  return isa.lanes == 16 ? sum_avx512(p, n) : isa.lanes == 8 ? sum_avx2(p, n) : sum_scalar(p, n);
+}
+
 std::string cpu_model_name() {
   std::ifstream f("/proc/cpuinfo");
   std::string line;

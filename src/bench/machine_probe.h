@@ -37,6 +37,10 @@ std::string machine_cache_path();  // "" when neither XDG_CACHE_HOME nor HOME is
 MachinePeaks target_peaks(const std::string& name_or_file);
 const std::vector<MachinePeaks>& builtin_targets();
 
+// Sum of n floats read once, streaming, with the widest vector loads the CPU has (what the bandwidth probe times;
+// also used by benchmarks/peak_probe.cc over huge pages).
+float streaming_read_sum(const float* p, size_t n);
+
 // "model name" from /proc/cpuinfo (or "unknown CPU").
 std::string cpu_model_name();
 
