@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "hone/hone.h"
+#include "kernel_test_util.h"
 #include "kernels/cpu/cpu_features.h"
 #include "runtime/kernel.h"
 
@@ -52,24 +53,8 @@ inline Attribute attr_floats(const std::string& name, std::vector<float> v) {
 }
 
 // Rank-4 float [N,C,H,W] between the plain and N,H,W,C byte orders (the logical shape stays [N,C,H,W]).
-inline Tensor nchw_to_nhwc(const Tensor& t) {
-  const Shape& s = t.shape();
-  Tensor y(DType::Float32, s);
-  int64_t c = s[1], hw = s[2] * s[3];
-  for (int64_t n = 0; n < s[0]; ++n)
-    for (int64_t k = 0; k < c; ++k)
-      for (int64_t p = 0; p < hw; ++p) y.data<float>()[(n * hw + p) * c + k] = t.data<float>()[(n * c + k) * hw + p];
-  return y;
-}
-inline Tensor nhwc_to_nchw(const Tensor& t) {
-  const Shape& s = t.shape();
-  Tensor y(DType::Float32, s);
-  int64_t c = s[1], hw = s[2] * s[3];
-  for (int64_t n = 0; n < s[0]; ++n)
-    for (int64_t k = 0; k < c; ++k)
-      for (int64_t p = 0; p < hw; ++p) y.data<float>()[(n * c + k) * hw + p] = t.data<float>()[(n * hw + p) * c + k];
-  return y;
-}
+inline Tensor nchw_to_nhwc(const Tensor& t) { return permute_layout(t, true); }
+inline Tensor nhwc_to_nchw(const Tensor& t) { return permute_layout(t, false); }
 
 struct KernelRun {
   std::string kernel;  // the chosen kernel's name ("reference" when no fast kernel applies)

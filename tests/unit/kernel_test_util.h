@@ -57,8 +57,8 @@ inline Attribute float_attr(const std::string& name, float v) { return Attribute
 inline Attribute int_attr(const std::string& name, int64_t v) { return Attribute::of_int(name, v); }
 inline Attribute ints_attr(const std::string& name, std::vector<int64_t> v) { return Attribute::of_ints(name, std::move(v)); }
 
-// A rank-4 tensor's N,C,H,W values stored N,H,W,C (same logical shape), and back.
-inline Tensor to_nhwc(const Tensor& t) {
+// A rank-4 float tensor's N,C,H,W values stored N,H,W,C (same logical shape), and back.
+inline Tensor permute_layout(const Tensor& t, bool to_channels_last) {
   Tensor r(t.dtype(), t.shape());
   const Shape& s = t.shape();
   int64_t N = s[0], C = s[1], HW = s[2] * s[3];
@@ -66,20 +66,15 @@ inline Tensor to_nhwc(const Tensor& t) {
   float* q = r.data<float>();
   for (int64_t n = 0; n < N; ++n)
     for (int64_t c = 0; c < C; ++c)
-      for (int64_t i = 0; i < HW; ++i) q[(n * HW + i) * C + c] = p[(n * C + c) * HW + i];
+      for (int64_t i = 0; i < HW; ++i) {
+        int64_t plain = (n * C + c) * HW + i, last = (n * HW + i) * C + c;
+        if (to_channels_last) q[last] = p[plain];
+        else q[plain] = p[last];
+      }
   return r;
 }
-inline Tensor from_nhwc(const Tensor& t) {
-  Tensor r(t.dtype(), t.shape());
-  const Shape& s = t.shape();
-  int64_t N = s[0], C = s[1], HW = s[2] * s[3];
-  const float* p = t.data<float>();
-  float* q = r.data<float>();
-  for (int64_t n = 0; n < N; ++n)
-    for (int64_t c = 0; c < C; ++c)
-      for (int64_t i = 0; i < HW; ++i) q[(n * C + c) * HW + i] = p[(n * HW + i) * C + c];
-  return r;
-}
+inline Tensor to_nhwc(const Tensor& t) { return permute_layout(t, true); }
+inline Tensor from_nhwc(const Tensor& t) { return permute_layout(t, false); }
 
 struct Outcome {
   std::string kernel;  // the chosen kernel's name; "declined" when channels-last was asked and refused
