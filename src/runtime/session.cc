@@ -5,6 +5,7 @@
 #include "ir/onnx/onnx_io.h"
 #include "passes/runtime_lowering.h"
 #include "runtime/graph_runner.h"
+#include "runtime/thread_placement.h"
 
 namespace hone {
 
@@ -80,12 +81,14 @@ void Session::check_inputs(const std::vector<Value>& inputs) const {
 std::vector<Value> Session::run_values(const std::vector<Value>& inputs) {
   check_inputs(inputs);
   omp_set_num_threads(threads_);
+  keep_omp_threads_spread(threads_);
   return runner_->run(inputs);
 }
 
 void Session::run_into(const std::vector<Value>& inputs, std::vector<Value>& outputs) {
   check_inputs(inputs);
   if (omp_get_max_threads() != threads_) omp_set_num_threads(threads_);
+  keep_omp_threads_spread(threads_);
   runner_->run_into(inputs, outputs);
 }
 

@@ -1,6 +1,8 @@
 // The session's thread count bounds the CPU a run uses (no oversubscription: every kernel honours it), and no thread
 // keeps spinning after run returns. Measured with the process's CPU time (getrusage), never with wall-clock targets.
 #include <gtest/gtest.h>
+#include <omp.h>
+#include <sched.h>
 #include <sys/resource.h>
 
 #include <chrono>
@@ -8,6 +10,7 @@
 #include <thread>
 
 #include "hone/hone.h"
+#include "runtime/thread_placement.h"
 
 namespace hone {
 namespace {
@@ -68,6 +71,56 @@ TEST(Threads, RunsUseAtMostTheirThreadsAndLeaveNothingSpinning) {
     double idle = cpu_seconds() - idle0;
     EXPECT_LT(idle, 0.03) << "threads used " << idle << " s of CPU during 0.3 s after run returned";
   }
+}
+
+cpu_set_t cpus_upto(int n) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  for (int c = 0; c < n; ++c) CPU_SET(c, &set);
+  return set;
+}
+
+TEST(Threads, SpreadTargetsMoveOnlyCollidingThreadsToFreeCpus) {
+  cpu_set_t two = cpus_upto(2), four = cpus_upto(4);
+  EXPECT_EQ(spread_targets({1, 1}, two), std::vector<int>({-1, 0}));  // the master stays, the worker moves
+  EXPECT_EQ(spread_targets({0, 1}, two), std::vector<int>({-1, -1}));
+  EXPECT_EQ(spread_targets({3, 3, 3, 1}, four), std::vector<int>({-1, 0, 2, -1}));
+  EXPECT_EQ(spread_targets({0, 0, 0}, two), std::vector<int>({-1, 1, -1}));  // more threads than CPUs
+  cpu_set_t odd;
+  CPU_ZERO(&odd);
+  CPU_SET(1, &odd);
+  CPU_SET(3, &odd);
+  EXPECT_EQ(spread_targets({1, 1}, odd), std::vector<int>({-1, 3}));  // only allowed CPUs
+}
+
+TEST(Threads, SpreadLeavesTheTeamApartAndUnpinned) {
+  cpu_set_t allowed;
+  ASSERT_EQ(sched_getaffinity(0, sizeof(allowed), &allowed), 0);
+  if (CPU_COUNT(&allowed) < 2) GTEST_SKIP() << "needs two CPUs";
+  // Put the team on one CPU (a one-CPU mask, then the old mask back), as the scheduler sometimes does.
+#pragma omp parallel num_threads(2)
+  {
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    int first = 0;
+    while (!CPU_ISSET(first, &allowed)) ++first;
+    CPU_SET(first, &one);
+    sched_setaffinity(0, sizeof(one), &one);
+    sched_setaffinity(0, sizeof(allowed), &allowed);
+  }
+  SpreadResult r = spread_omp_threads(2);
+  EXPECT_EQ(r.threads, 2);
+  EXPECT_LE(r.moved, 1);  // the scheduler may have separated them already on waking the worker
+  ASSERT_EQ(r.cpus.size(), 2u);
+  EXPECT_NE(r.cpus[0], r.cpus[1]);
+  std::vector<int> unpinned(2, 0);
+#pragma omp parallel num_threads(2)
+  {
+    cpu_set_t own;
+    sched_getaffinity(0, sizeof(own), &own);
+    unpinned[static_cast<size_t>(omp_get_thread_num())] = CPU_EQUAL(&own, &allowed) ? 1 : 0;
+  }
+  EXPECT_EQ(unpinned, std::vector<int>({1, 1}));
 }
 
 }  // namespace
