@@ -3,7 +3,7 @@
 // ConvTranspose likewise (its output channel is weight axis 1, per group).
 #include <cmath>
 
-#include "passes/pass.h"
+#include "passes/pass_manager.h"
 
 namespace hone {
 namespace {
@@ -98,5 +98,10 @@ int fold_batchnorm(Graph& g, PassContext& ctx) {
   erase_nodes(g, dead);
   return folded;
 }
+
+HONE_REGISTER_PASS({.name = "fold-batchnorm",
+                    .summary = "BatchNormalization after a Conv/ConvTranspose folded into its weights and bias",
+                    .order = 300,
+                    .run = fold_batchnorm});
 
 }  // namespace hone

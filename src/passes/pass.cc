@@ -80,25 +80,6 @@ void erase_nodes(Graph& g, const std::vector<bool>& dead) {
   g.nodes = std::move(kept);
 }
 
-int fold_constants(Graph& g, PassContext& ctx) {
-  std::vector<bool> dead(g.nodes.size(), false);
-  int n_folded = 0;
-  for (size_t i = 0; i < g.nodes.size(); ++i) {
-    const Node& n = g.nodes[i];
-    bool all = !n.outputs.empty();
-    for (const std::string& o : n.outputs)
-      if (!o.empty() && !ctx.constant(o)) all = false;
-    if (!all) continue;
-    for (const std::string& o : n.outputs)
-      if (!o.empty()) g.initializers[o] = *ctx.constant(o);
-    dead[i] = true;
-    ++n_folded;
-  }
-  erase_nodes(g, dead);
-  remove_unused_initializers(g);
-  return n_folded;
-}
-
 int remove_unused_initializers(Graph& g) {
   GraphUses uses(g);
   std::unordered_set<std::string> fed(g.overridable_initializers.begin(), g.overridable_initializers.end());
