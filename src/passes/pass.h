@@ -52,12 +52,33 @@ class GraphUses {
 
 // Erases nodes whose index is in `dead` (keeps the others in order).
 void erase_nodes(Graph& g, const std::vector<bool>& dead);
+
 // Drops initializers that no node, subgraph or graph output reads (overridable ones are inputs and stay).
 int remove_unused_initializers(Graph& g);
+
+// Renaming, for passes that drop a node whose output equals another value.
+// Every read of a key of `alias` (node inputs, and subgraphs' reads of enclosing-scope values) reads the mapped
+// value instead, following chains. Graph outputs keep their names. Callers make sure no subgraph defines a
+// mapped-to name (names_defined_in_subgraphs). Subgraphs that change are copied first (models share them).
+void rename_reads(Graph& g, const std::unordered_map<std::string, std::string>& alias);
+// Every name that a subgraph of `g`, at any depth, defines (its inputs, initializers and node outputs).
+std::unordered_set<std::string> names_defined_in_subgraphs(const Graph& g);
+// Lets the node producing `dst` go because `src` holds the same value: readers of `dst` read `src`; when `dst` is a
+// graph output, the node producing `src` produces `dst` instead and the readers of `src` follow. Returns false and
+// changes nothing when `dst` is a graph output and `src` is not a node output (a graph output must stay a node
+// output or input) or is a graph output itself, or when a subgraph defines the name that would be read. The
+// caller then erases the node that produced `dst`.
+bool forward_value(Graph& g, std::string src, std::string dst);  // copies: callers pass node fields it renames
 
 // Passes.
 int fold_constants(Graph& g, PassContext& ctx);   // nodes computable from constants become initializers
 int fold_batchnorm(Graph& g, PassContext& ctx);   // Conv/ConvTranspose -> BatchNormalization into the conv's weights
 int fuse_conv(Graph& g, PassContext& ctx);        // Conv -> affine / activation / residual chains into hone.FusedConv
+int fuse_channel_shuffle(Graph& g, PassContext& ctx);  // Reshape-Transpose-Reshape shuffles into hone.ChannelShuffle
+int remove_identity(Graph& g, PassContext& ctx);  // Identity and inference Dropout: readers read the input
+int eliminate_dead(Graph& g, PassContext& ctx);   // nodes no graph output depends on, unused initializers
+int cse(Graph& g, PassContext& ctx);              // identical deterministic nodes and equal constants merged
+int simplify_reshapes(Graph& g, PassContext& ctx);  // Reshape/Transpose/Squeeze/Unsqueeze/Flatten chains shortened
+int fold_pad(Graph& g, PassContext& ctx);         // zero (or -inf) Pad into the pads of a Conv / pool after it
 
 }  // namespace hone

@@ -15,6 +15,7 @@ std::shared_ptr<Graph> lower_for_runtime(const Graph& g, const std::function<int
   st.folded_batchnorms = fold_batchnorm(*out, ctx);
   if (st.folded_batchnorms) ctx.refresh_types(*out);
   st.fused_convs = fuse_conv(*out, ctx);
+  st.channel_shuffles = fuse_channel_shuffle(*out, ctx);
   remove_unused_initializers(*out);
   if (stats) *stats = st;
   return out;

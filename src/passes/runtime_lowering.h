@@ -1,6 +1,7 @@
 // What the runtime plans instead of the model's own graph: constants folded into initializers, BatchNormalization
 // folded into the convolutions before it, and convolutions fused with the residual Add and activation after them
-// (hone.FusedConv). Every output keeps its value within float rounding; the model itself is not modified.
+// (hone.FusedConv), and channel shuffles written as Reshape-Transpose-Reshape as one hone.ChannelShuffle. Every output
+// keeps its value within float rounding; the model itself is not modified.
 #pragma once
 #include <functional>
 #include <memory>
@@ -14,7 +15,7 @@ namespace hone {
 inline constexpr int64_t kHoneOpset = 1;
 
 struct LoweringStats {
-  int folded_constants = 0, folded_batchnorms = 0, fused_convs = 0;
+  int folded_constants = 0, folded_batchnorms = 0, fused_convs = 0, channel_shuffles = 0;
 };
 
 std::shared_ptr<Graph> lower_for_runtime(const Graph& g, const std::function<int64_t(const std::string&)>& opset,

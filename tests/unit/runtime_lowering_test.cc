@@ -250,5 +250,78 @@ TEST(LayoutPlanning, ConvChainsStayChannelsLastBetweenTransforms) {
   expect_matches_reference(m, {1, 16, 10, 10});
 }
 
+// Reshape [N, g, C/g, H, W] -> Transpose (0, 2, 1, 3, 4) -> Reshape [N, C, H, W] after `x` ([1, c, h, w]).
+std::string shuffle(Builder& b, const std::string& x, int64_t c, int64_t g, int64_t h, int64_t w) {
+  auto shape_const = [&](std::vector<int64_t> v) {
+    std::string n = b.name("shape");
+    b.m.graph.initializers[n] = int64_tensor(v);
+    return n;
+  };
+  std::string r = b.op("Reshape", {x, shape_const({1, g, c / g, h, w})});
+  std::string t = b.op("Transpose", {r}, {Attribute::of_ints("perm", {0, 2, 1, 3, 4})});
+  return b.op("Reshape", {t, shape_const({1, c, h, w})});
+}
+
+TEST(RuntimeLowering, ChannelShuffleBecomesOneOpAndKeepsConvsChannelsLast) {
+  // grouped conv -> shuffle -> grouped conv -> shuffle (graph output): channels-last from the first conv to the last
+  // shuffle, which writes the plain graph output through one transform.
+  for (int64_t c : {12, 48}) {
+    SCOPED_TRACE(c);
+    Builder b({1, c, 7, 9});
+    std::string s1 = shuffle(b, b.op("Relu", {b.conv("x", c, c, 1, 3)}), c, 3, 7, 9);
+    std::string y = shuffle(b, b.conv(s1, c, c, 3, 4), c, 4, 7, 9);
+    Model m = b.finish({y});
+    LoweringStats st;
+    std::shared_ptr<Graph> g = lower_for_runtime(m.graph, opset_of(m), &st);
+    EXPECT_EQ(st.channel_shuffles, 2);
+    EXPECT_EQ(count_ops(*g, "hone", "ChannelShuffle"), 2);
+    EXPECT_EQ(count_ops(*g, "", "Transpose") + count_ops(*g, "", "Reshape"), 0);
+    Session sess(m, {.threads = 1});
+    std::mt19937 rng(3);
+    const Plan& p = sess.plan_for({Value::of(random_tensor({1, c, 7, 9}, rng))});
+    EXPECT_EQ(p.layout_transforms, 2);  // x in, y out
+    expect_matches_reference(m, {1, c, 7, 9});
+  }
+}
+
+TEST(RuntimeLowering, ChannelShuffleRunsInBothLayoutsLikeTheReference) {
+  // A shuffle straight from the graph input runs plain; between convs it runs channels-last. Both against the
+  // reference kernels, with 2 threads on a shape big enough to split.
+  Builder b({1, 64, 64, 70});
+  std::string plain = shuffle(b, "x", 64, 4, 64, 70);
+  std::string cl = b.conv(shuffle(b, b.conv("x", 64, 64, 1), 64, 2, 64, 70), 64, 8, 1);
+  Model m = b.finish({plain, cl});
+  std::mt19937 rng(9);
+  Tensor x = random_tensor({1, 64, 64, 70}, rng);
+  Session fast(m, {.threads = 2});
+  const Plan& p = fast.plan_for({Value::of(x)});
+  std::vector<std::string> kernels;
+  for (const PlanStep& st : p.steps)
+    if (st.node->op_type == "ChannelShuffle") kernels.push_back(st.kernel->name());
+  EXPECT_EQ(kernels, (std::vector<std::string>{"channel_shuffle", "channel_shuffle_nhwc"}));
+  expect_matches_reference(m, {1, 64, 64, 70});
+}
+
+TEST(RuntimeLowering, ChannelShuffleNeedsThePatternExactly) {
+  // Another perm, or an intermediate someone else reads: left alone.
+  Builder b({1, 12, 5, 5});
+  std::string c = b.conv("x", 12, 12, 1);
+  std::string shape = b.name("shape");
+  b.m.graph.initializers[shape] = int64_tensor({1, 3, 4, 5, 5});
+  std::string r = b.op("Reshape", {c, shape});
+  std::string t = b.op("Transpose", {r}, {Attribute::of_ints("perm", {0, 2, 1, 4, 3})});
+  std::string back = b.name("shape");
+  b.m.graph.initializers[back] = int64_tensor({1, 12, 5, 5});
+  std::string y = b.op("Reshape", {t, back});
+  std::string r2 = b.op("Reshape", {c, shape});
+  std::string t2 = b.op("Transpose", {r2}, {Attribute::of_ints("perm", {0, 2, 1, 3, 4})});
+  std::string y2 = b.op("Reshape", {t2, back});
+  Model m = b.finish({y, y2, t2});
+  LoweringStats st;
+  std::shared_ptr<Graph> g = lower_for_runtime(m.graph, opset_of(m), &st);
+  EXPECT_EQ(st.channel_shuffles, 0);
+  expect_matches_reference(m, {1, 12, 5, 5});
+}
+
 }  // namespace
 }  // namespace hone
