@@ -9,6 +9,7 @@
 #include <numeric>
 
 #include "kernel_run_util.h"
+#include "runtime/plan.h"
 
 namespace hone {
 namespace {
@@ -46,6 +47,57 @@ std::string str(const std::vector<int64_t>& v) {
   std::string s = "(";
   for (int64_t x : v) s += std::to_string(x) + ",";
   return s + ")";
+}
+
+// ---- Dropout (inference) ----
+
+// A model of one Dropout node (output types come from shape inference, which the kernel needs) run fast and with the
+// reference kernels; returns the fast kernel's name.
+std::string check_dropout(int64_t opset, bool mask, const Tensor* training) {
+  Model m;
+  m.ir_version = 8;
+  m.opset_import = {{"", opset}};
+  m.graph.inputs.push_back({"x", TypeInfo::tensor(DType::Float32, to_sym_shape({2, 3, 5})), ""});
+  Node n{"d", "Dropout", "", {"x"}, {"y"}, {}, ""};
+  if (training) {
+    m.graph.initializers["t"] = *training;
+    n.inputs = {"x", "", "t"};
+  }
+  if (mask) n.outputs.push_back("mask");
+  m.graph.nodes.push_back(n);
+  m.graph.outputs.push_back({"y", TypeInfo::tensor(DType::Float32), ""});
+  if (mask) m.graph.outputs.push_back({"mask", TypeInfo{}, ""});
+  Tensor x(DType::Float32, {2, 3, 5});
+  for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = static_cast<float>(i) - 7.5f;
+  std::vector<Value> in = {Value::of(x)};
+  Session fast(m, {.threads = 1}), ref(m, {.threads = 1, .reference_kernels = true});
+  std::string kernel = fast.plan_for(in).steps.at(0).kernel->name();
+  std::vector<Value> a = fast.run_values(in), b = ref.run_values(in);
+  EXPECT_EQ(a.size(), b.size());
+  for (size_t k = 0; k < a.size() && k < b.size(); ++k) test::expect_identical(a[k].tensor, b[k].tensor, "output " + std::to_string(k));
+  return kernel;
+}
+
+TEST(KernelsCopy, InferenceDropoutPassesThroughWithItsMask) {
+  Tensor no(DType::Bool, {}), yes(DType::Bool, {});
+  no.data<uint8_t>()[0] = 0;
+  yes.data<uint8_t>()[0] = 1;
+  // Opset 9: the mask has the input's type; opset 13: bool; training_mode a constant false.
+  EXPECT_EQ(check_dropout(9, false, nullptr), "copy_reshape");
+  EXPECT_EQ(check_dropout(9, true, nullptr), "copy_reshape");
+  EXPECT_EQ(check_dropout(13, true, nullptr), "copy_reshape");
+  EXPECT_EQ(check_dropout(13, true, &no), "copy_reshape");
+  // Training mode: the reference kernel (whose output is random, so only the kernel choice is checked).
+  KernelQuery q{Node{"d", "Dropout", "", {"x", "", "t"}, {"y"}, {}, ""}, 13, {}, {}, {}, 1};
+  TypeInfo xt = TypeInfo::tensor(DType::Float32, to_sym_shape({2, 3, 5})), tt = TypeInfo::tensor(DType::Bool, SymShape{});
+  q.input_types = {&xt, nullptr, &tt};
+  q.input_constants = {nullptr, nullptr, &yes};
+  q.output_types = {xt};
+  EXPECT_EQ(KernelRegistry::instance().best(q), nullptr);
+  q.input_constants = {nullptr, nullptr, nullptr};  // known only at run time
+  EXPECT_EQ(KernelRegistry::instance().best(q), nullptr);
+  q.input_constants = {nullptr, nullptr, &no};
+  EXPECT_NE(KernelRegistry::instance().best(q), nullptr);
 }
 
 // ---- Transpose ----
