@@ -1,5 +1,9 @@
 #include "passes/pass.h"
 
+#include <memory>
+
+#include "core/error.h"
+
 namespace hone {
 
 void PassContext::refresh_types(const Graph& g) {
@@ -93,6 +97,115 @@ int remove_unused_initializers(Graph& g) {
     }
   }
   return removed;
+}
+
+namespace {
+
+const std::string& resolve_alias(const std::unordered_map<std::string, std::string>& alias, const std::string& name) {
+  const std::string* cur = &name;
+  for (size_t hops = 0; hops <= alias.size(); ++hops) {
+    auto it = alias.find(*cur);
+    if (it == alias.end()) return *cur;
+    cur = &it->second;
+  }
+  fail("renaming '{}' runs in a cycle", name);
+}
+
+// Renames, inside subgraph `sg`, the reads of enclosing-scope names in `renamed` (those `sg` reads freely: a name
+// `sg` defines itself shadows the outer one).
+void rename_subgraph_reads(Graph& sg, const std::unordered_map<std::string, std::string>& alias,
+                           const std::unordered_set<std::string>& renamed);
+
+// The subgraphs of `n` that read a renamed name are replaced by renamed copies.
+void rename_node_subgraphs(Node& n, const std::unordered_map<std::string, std::string>& alias,
+                           const std::unordered_set<std::string>* outer_renamed) {
+  auto rename = [&](std::shared_ptr<Graph>& sg) {
+    std::unordered_set<std::string> renamed;
+    for (const std::string& v : outer_scope_names(*sg))
+      if (alias.count(v) && (!outer_renamed || outer_renamed->count(v))) renamed.insert(v);
+    if (renamed.empty()) return;
+    sg = std::make_shared<Graph>(*sg);
+    rename_subgraph_reads(*sg, alias, renamed);
+  };
+  for (Attribute& a : n.attributes) {
+    if (a.g) rename(a.g);
+    for (auto& sg : a.graphs) rename(sg);
+  }
+}
+
+void rename_subgraph_reads(Graph& sg, const std::unordered_map<std::string, std::string>& alias,
+                           const std::unordered_set<std::string>& renamed) {
+  for (Node& n : sg.nodes) {
+    for (std::string& in : n.inputs)
+      if (renamed.count(in)) in = resolve_alias(alias, in);
+    rename_node_subgraphs(n, alias, &renamed);
+  }
+  for (ValueInfo& v : sg.outputs)  // a body may return an enclosing-scope value as it is
+    if (renamed.count(v.name)) v.name = resolve_alias(alias, v.name);
+}
+
+void collect_subgraph_names(const Graph& g, std::unordered_set<std::string>& out) {
+  for (const Node& n : g.nodes)
+    for (const Attribute& a : n.attributes) {
+      std::vector<const Graph*> subs;
+      if (a.g) subs.push_back(a.g.get());
+      for (const auto& sg : a.graphs) subs.push_back(sg.get());
+      for (const Graph* sg : subs) {
+        for (const ValueInfo& v : sg->inputs) out.insert(v.name);
+        for (const auto& [name, t] : sg->initializers) out.insert(name);
+        for (const Node& m : sg->nodes)
+          for (const std::string& o : m.outputs)
+            if (!o.empty()) out.insert(o);
+        collect_subgraph_names(*sg, out);
+      }
+    }
+}
+
+}  // namespace
+
+void rename_reads(Graph& g, const std::unordered_map<std::string, std::string>& alias) {
+  if (alias.empty()) return;
+  for (Node& n : g.nodes) {
+    for (std::string& in : n.inputs)
+      if (!in.empty()) in = resolve_alias(alias, in);
+    rename_node_subgraphs(n, alias, nullptr);
+  }
+}
+
+std::unordered_set<std::string> names_defined_in_subgraphs(const Graph& g) {
+  std::unordered_set<std::string> out;
+  collect_subgraph_names(g, out);
+  return out;
+}
+
+bool forward_value(Graph& g, std::string src, std::string dst) {
+  if (src.empty() || dst.empty() || src == dst) return false;
+  auto is_output = [&](const std::string& name) {
+    for (const ValueInfo& v : g.outputs)
+      if (v.name == name) return true;
+    return false;
+  };
+  auto drop_value_info = [&](const std::string& name) {
+    std::erase_if(g.value_info, [&](const ValueInfo& v) { return v.name == name; });
+  };
+  std::unordered_set<std::string> sub = names_defined_in_subgraphs(g);
+  if (!is_output(dst)) {
+    if (sub.count(src)) return false;
+    rename_reads(g, {{dst, src}});
+    drop_value_info(dst);
+    return true;
+  }
+  if (is_output(src) || sub.count(dst)) return false;
+  Node* producer = nullptr;
+  size_t slot = 0;
+  for (Node& n : g.nodes)
+    for (size_t k = 0; k < n.outputs.size(); ++k)
+      if (n.outputs[k] == src) producer = &n, slot = k;
+  if (!producer) return false;  // a graph input or an initializer
+  rename_reads(g, {{src, dst}});
+  producer->outputs[slot] = dst;
+  drop_value_info(src);
+  return true;
 }
 
 }  // namespace hone
