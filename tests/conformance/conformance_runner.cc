@@ -4,6 +4,11 @@
 //
 // Each test runs in a forked child with a time limit, so a crash or hang is reported as an error and never takes
 // the runner down. Known failures and tolerance overrides are reviewed data files next to this source.
+//
+// --optimize runs every model through `hone optimize`'s default pipeline first (optimize_model, with the input
+// shapes of the test data fixed as --shape would), writes it to ONNX bytes and loads it back, then runs it: the
+// same tests must pass. For a failure not on the known list it names the first pass of the pipeline whose prefix
+// fails.
 #include <onnx/onnx-data_pb.h>
 #include <onnx/onnx_pb.h>
 #include <sys/wait.h>
@@ -21,6 +26,7 @@
 
 #include "hone/hone.h"
 #include "ir/onnx/onnx_io.h"
+#include "passes/pass_manager.h"
 
 namespace fs = std::filesystem;
 using namespace hone;
@@ -36,7 +42,52 @@ struct Options {
   int timeout_s = 120;
   bool verbose = false;
   std::string report;
+  bool optimize = false;
 };
+
+// How a test's model is prepared: as loaded, or through the first `passes` passes of the default pipeline
+// (-1: all of them).
+struct Preparation {
+  bool optimize = false;
+  int passes = -1;
+};
+
+std::vector<std::string> pipeline_prefix(int n) {
+  std::vector<std::string> names;
+  for (const PassInfo& p : PassRegistry::instance().all())
+    if (n < 0 || static_cast<int>(names.size()) < n) names.push_back(p.name);
+  return names;
+}
+
+// Input shapes as `hone optimize --shape` would give them: each tensor input's shape in the test data, where it
+// agrees with the declared rank and fixed dims.
+std::unordered_map<std::string, Shape> data_shapes(const std::vector<ValueInfo>& inputs, const std::vector<Value>& values) {
+  std::unordered_map<std::string, Shape> shapes;
+  for (size_t i = 0; i < inputs.size() && i < values.size(); ++i) {
+    const TypeInfo& t = inputs[i].type;
+    if (!t.is_tensor() || !values[i].is_tensor()) continue;
+    const Shape& s = values[i].tensor.shape();
+    bool agrees = !t.shape || t.shape->size() == s.size();
+    for (size_t k = 0; agrees && t.shape && k < s.size(); ++k) agrees = !(*t.shape)[k].known() || (*t.shape)[k].value == s[k];
+    if (agrees) shapes[inputs[i].name] = s;
+  }
+  return shapes;
+}
+
+// Runs the pass pipeline over `model` and returns it as it would be read back from the file `hone optimize` writes.
+Model optimized_model(Model model, const std::vector<Value>& in_values, const Preparation& prep,
+                      const std::string& base_dir) {
+  OptimizeOptions o;
+  o.passes = pipeline_prefix(prep.passes);
+  o.input_shapes = data_shapes(model.graph.inputs, in_values);
+  try {
+    optimize_model(model, o);
+  } catch (const Error& e) {
+    fail("optimize: {}", e.what());
+  }
+  std::string bytes = save_onnx_bytes(model);
+  return load_onnx_bytes(bytes.data(), bytes.size(), base_dir, "optimized model");
+}
 
 struct TestCase {
   std::string suite, name, path, target_op;
@@ -136,7 +187,7 @@ std::string compare_value(const Value& got, const Value& want, double rtol, doub
 }
 
 // Runs one test in this process; returns "pass", or "fail: ...", "unsupported: ...", "error: ...".
-std::string run_one(const TestCase& tc, double rtol, double atol) {
+std::string run_one(const TestCase& tc, double rtol, double atol, const Preparation& prep) {
   try {
     std::string model_path = tc.suite == "onnx-light" ? tc.path : tc.path + "/model.onnx";
     Model model = load_onnx_file(model_path);
@@ -166,6 +217,8 @@ std::string run_one(const TestCase& tc, double rtol, double atol) {
         want.push_back(read_value(f, outputs[i].type));
       }
     }
+    if (prep.optimize)
+      model = optimized_model(std::move(model), in_values, prep, fs::path(model_path).parent_path().string());
     Session session(std::move(model), SessionOptions{.threads = 1});
     std::vector<Value> got = session.run_values(in_values);
     if (got.size() != want.size()) return fmt::format("fail: {} outputs but expected {}", got.size(), want.size());
@@ -185,14 +238,14 @@ std::string run_one(const TestCase& tc, double rtol, double atol) {
 }
 
 // Forks, runs the test in the child, and reads its verdict from a pipe; crashes and timeouts become errors.
-std::string run_isolated(const TestCase& tc, double rtol, double atol, int timeout_s) {
+std::string run_isolated(const TestCase& tc, double rtol, double atol, int timeout_s, const Preparation& prep) {
   int fds[2];
   if (pipe(fds) != 0) return "error: pipe failed";
   pid_t pid = fork();
   if (pid == 0) {
     close(fds[0]);
     alarm(static_cast<unsigned>(timeout_s));
-    std::string r = run_one(tc, rtol, atol);
+    std::string r = run_one(tc, rtol, atol, prep);
     if (r.size() > 2000) r = r.substr(0, 2000);
     ssize_t w = write(fds[1], r.data(), r.size());
     (void)w;
@@ -252,9 +305,10 @@ int main(int argc, char** argv) {
     else if (a == "--timeout") opt.timeout_s = std::stoi(next());
     else if (a == "--report") opt.report = next();
     else if (a == "-v" || a == "--verbose") opt.verbose = true;
+    else if (a == "--optimize") opt.optimize = true;
     else {
       std::cerr << "usage: hone_conformance [--root DIR] [--known-failures TSV] [--tolerances TSV] [--filter REGEX]\n"
-                   "                        [--min-node-passes N] [--timeout S] [--report FILE] [-v]\n";
+                   "                        [--min-node-passes N] [--timeout S] [--report FILE] [--optimize] [-v]\n";
       return 2;
     }
   }
@@ -298,8 +352,24 @@ int main(int argc, char** argv) {
         rtol = std::stod(r);
         atol = std::stod(a);
       }
-      std::string verdict = run_isolated(tc, rtol, atol, opt.timeout_s);
+      Preparation prep{.optimize = opt.optimize};
+      std::string verdict = run_isolated(tc, rtol, atol, opt.timeout_s, prep);
       bool is_known = known.count(tc.name) > 0;
+      if (opt.optimize && verdict != "pass" && !is_known) {
+        // Which pass breaks it: the shortest prefix of the pipeline under which the test no longer passes.
+        int n = static_cast<int>(pipeline_prefix(-1).size());
+        std::string culprit = "none alone (the whole pipeline fails, every prefix passes)";
+        if (run_isolated(tc, rtol, atol, opt.timeout_s, {.optimize = false}) != "pass") {
+          culprit = "none (fails without optimizing too)";
+        } else {
+          for (int k = 1; k <= n; ++k)
+            if (run_isolated(tc, rtol, atol, opt.timeout_s, {.optimize = true, .passes = k}) != "pass") {
+              culprit = pipeline_prefix(k).back();
+              break;
+            }
+        }
+        verdict += " [first failing pass: " + culprit + "]";
+      }
       Counts& o = by_op[tc.target_op];
       Counts& s = by_suite[tc.suite];
       auto bump = [&](int Counts::*f) { ++(o.*f); ++(s.*f); ++(total.*f); };
@@ -343,7 +413,7 @@ int main(int argc, char** argv) {
       std::cout << fmt::format("\nonly {} node tests pass; the bar is {}\n", node_pass, opt.min_node_passes);
       rc = 1;
     }
-    std::cout << fmt::format("conformance: {} passed, {} failed\n", total.pass,
+    std::cout << fmt::format("conformance{}: {} passed, {} failed\n", opt.optimize ? " (optimized models)" : "", total.pass,
                              total.fail + total.error + total.unsupported);
     return rc;
   } catch (const std::exception& e) {

@@ -104,36 +104,19 @@ int bench_model(const BenchOptions& o) {
   session.run_into(feeds.values, outputs);
   double first_run_ms = ms_since(t_first);
 
-  std::vector<double> samples;
-  double timed_s = 0;
-  {
-    ProgressBar bar("hone bench", true);
-    for (int i = 0; i < o.warmup; ++i) {
-      session.run_into(feeds.values, outputs);
-      bar.update(0, fmt::format("warm-up {}/{}", i + 1, o.warmup));
-    }
-    if (o.profile) {
-      session.set_profiling(true);
-      session.reset_profile();
-    }
-    samples.reserve(o.iterations > 0 ? static_cast<size_t>(o.iterations) : 1024);
-    auto t_timed = Clock::now();
-    for (;;) {
-      auto t = Clock::now();
-      session.run_into(feeds.values, outputs);
-      samples.push_back(ms_since(t));
-      double elapsed = std::chrono::duration<double>(Clock::now() - t_timed).count();
-      auto n = static_cast<int64_t>(samples.size());
-      double done = o.iterations > 0 ? static_cast<double>(n) / static_cast<double>(o.iterations) : elapsed / o.duration_s;
-      bar.update(done, fmt::format("{} runs", n));
-      if (done >= 1) {
-        timed_s = elapsed;
-        break;
-      }
-    }
-    session.set_profiling(false);
-  }
-  LatencyStats st = summarize_latencies(samples);
+  LatencyRun timed = measure_latency(session, feeds.values, outputs,
+                                     {.warmup = o.warmup,
+                                      .iterations = o.iterations,
+                                      .duration_s = o.duration_s,
+                                      .label = "hone bench",
+                                      .before_timed = [&] {
+                                        if (!o.profile) return;
+                                        session.set_profiling(true);
+                                        session.reset_profile();
+                                      }});
+  session.set_profiling(false);
+  double timed_s = timed.timed_s;
+  LatencyStats st = summarize_latencies(timed.samples_ms);
   double throughput = st.mean > 0 ? static_cast<double>(batch) * 1000.0 / st.mean : 0;
   double rss_mb = static_cast<double>(peak_rss_bytes()) / (1024.0 * 1024.0);
   std::vector<ProfileRow> rows;
@@ -238,6 +221,32 @@ int bench_model(const BenchOptions& o) {
 }
 
 }  // namespace
+
+LatencyRun measure_latency(Session& session, const std::vector<Value>& inputs, std::vector<Value>& outputs,
+                           const LatencyRequest& r) {
+  LatencyRun out;
+  ProgressBar bar(r.label, true);
+  for (int i = 0; i < r.warmup; ++i) {
+    session.run_into(inputs, outputs);
+    bar.update(0, fmt::format("warm-up {}/{}", i + 1, r.warmup));
+  }
+  if (r.before_timed) r.before_timed();
+  out.samples_ms.reserve(r.iterations > 0 ? static_cast<size_t>(r.iterations) : 1024);
+  auto t_timed = Clock::now();
+  for (;;) {
+    auto t = Clock::now();
+    session.run_into(inputs, outputs);
+    out.samples_ms.push_back(ms_since(t));
+    double elapsed = std::chrono::duration<double>(Clock::now() - t_timed).count();
+    auto n = static_cast<int64_t>(out.samples_ms.size());
+    double done = r.iterations > 0 ? static_cast<double>(n) / static_cast<double>(r.iterations) : elapsed / r.duration_s;
+    bar.update(done, fmt::format("{} runs", n));
+    if (done >= 1) {
+      out.timed_s = elapsed;
+      return out;
+    }
+  }
+}
 
 Command add_bench_command(CLI::App& root) {
   auto o = std::make_shared<BenchOptions>();

@@ -13,6 +13,10 @@
 #include "ir/graph.h"
 #include "ops/value.h"
 
+namespace hone {
+class Session;
+}
+
 namespace hone::cli {
 
 struct Command {
@@ -23,6 +27,24 @@ struct Command {
 Command add_run_command(CLI::App& root);
 Command add_inspect_command(CLI::App& root);
 Command add_bench_command(CLI::App& root);
+Command add_optimize_command(CLI::App& root);
+
+// The timing loop of `hone bench`, for every command that measures latency: `warmup` untimed runs, then timed runs
+// until `iterations` runs (when > 0) or `duration_s` seconds have passed, at least one. `label` names the progress bar
+// (stderr, terminals only, after a second); `before_timed` runs between the warm-up and the timed runs.
+struct LatencyRequest {
+  int warmup = 10;
+  int64_t iterations = 0;
+  double duration_s = 3.0;
+  std::string label = "hone bench";
+  std::function<void()> before_timed;
+};
+struct LatencyRun {
+  std::vector<double> samples_ms;  // one per timed run, in order
+  double timed_s = 0;              // wall time of the timed runs
+};
+LatencyRun measure_latency(Session& session, const std::vector<Value>& inputs, std::vector<Value>& outputs,
+                           const LatencyRequest& request);
 
 // "NAME=VALUE" given for one of `known` names. The longest known name followed by '=' wins (names may hold '='); a
 // name not known splits at the first '='. Throws a usage-style hone::Error naming `flag` when there is no '='.
