@@ -405,14 +405,17 @@ TEST(SimplifyReshapes, TransposesCompose) {
   std::string x = b.input("x", dims({sym("N"), 3, 4, 5}));
   std::string back = b.op("Transpose", {b.op("Transpose", {x}, {Attribute::of_ints("perm", {0, 2, 3, 1})})},
                           {Attribute::of_ints("perm", {0, 3, 1, 2})});  // NHWC and back: identity
-  std::string t = b.op("Transpose", {b.op("Transpose", {back}, {Attribute::of_ints("perm", {0, 2, 1, 3})})});
-  b.output(b.op("Relu", {t}));  // no perm: reversed axes
+  std::string t = b.op("Transpose", {back}, {Attribute::of_ints("perm", {1, 2, 0, 3})});
+  t = b.op("Transpose", {t}, {Attribute::of_ints("perm", {0, 2, 1, 3})});
+  t = b.op("Transpose", {t});  // no perm: reversed axes
+  b.output(b.op("Relu", {t}));
   Model after = optimized(b.m, {"simplify-reshapes"});
   ASSERT_EQ(count_ops(after.graph, "Transpose"), 1);
   const Node* n = producer_of(after.graph, t);
   EXPECT_EQ(n->inputs[0], x);
-  // y's axis k is x's axis p1[p2[k]] with p1 = (0 2 1 3), p2 = (3 2 1 0).
-  EXPECT_EQ(n->attr_ints("perm"), (std::vector<int64_t>{3, 1, 2, 0}));
+  // Transpose(p1) then Transpose(p2) is Transpose(q), q[k] = p1[p2[k]]: (1 2 0 3), (0 2 1 3) -> (1 0 2 3), then
+  // with (3 2 1 0) -> (3 2 0 1). Read the other way round it would be (1 2 3 0).
+  EXPECT_EQ(n->attr_ints("perm"), (std::vector<int64_t>{3, 2, 0, 1}));
   expect_same(b.m, after);
 }
 
