@@ -96,6 +96,7 @@ OptimizeReport optimize_model(Model& m, const OptimizeOptions& options) {
         st.nodes_before = static_cast<int64_t>(g.nodes.size());
         st.params_before = count_parameters(g);
       }
+      int64_t nodes = static_cast<int64_t>(g.nodes.size()), params = count_parameters(g);
       auto t0 = std::chrono::steady_clock::now();
       ctx.refresh_types(g);
       int n = passes[i]->run(g, ctx);
@@ -104,6 +105,8 @@ OptimizeReport optimize_model(Model& m, const OptimizeOptions& options) {
       changed += n;
       st.nodes_after = static_cast<int64_t>(g.nodes.size());
       st.params_after = count_parameters(g);
+      st.nodes_removed += nodes - st.nodes_after;
+      st.params_removed += params - st.params_after;
     }
     r.rounds = round + 1;
     if (changed == 0) break;

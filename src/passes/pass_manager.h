@@ -56,6 +56,8 @@ struct PassStats {
   int rewrites = 0;  // summed over rounds
   int64_t nodes_before = 0, nodes_after = 0;    // top-level graph, before its first and after its last run
   int64_t params_before = 0, params_after = 0;  // elements in initializers
+  // What this pass's own runs changed, summed over rounds (other passes run between its first and last run).
+  int64_t nodes_removed = 0, params_removed = 0;  // negative where it added
   double ms = 0;
 };
 

@@ -61,18 +61,27 @@ std::vector<std::string> pipeline_prefix(int n) {
 
 // Input shapes as `hone optimize --shape` would give them: each tensor input's shape in the test data, where it
 // agrees with the declared rank and fixed dims.
-std::unordered_map<std::string, Shape> data_shapes(const std::vector<ValueInfo>& inputs, const std::vector<Value>& values) {
+std::unordered_map<std::string, Shape> data_shapes(const std::vector<ValueInfo>& inputs,
+                                                   const std::vector<Value>& values) {
   std::unordered_map<std::string, Shape> shapes;
   for (size_t i = 0; i < inputs.size() && i < values.size(); ++i) {
     const TypeInfo& t = inputs[i].type;
     if (!t.is_tensor() || !values[i].is_tensor()) continue;
     const Shape& s = values[i].tensor.shape();
     bool agrees = !t.shape || t.shape->size() == s.size();
-    for (size_t k = 0; agrees && t.shape && k < s.size(); ++k) agrees = !(*t.shape)[k].known() || (*t.shape)[k].value == s[k];
+    for (size_t k = 0; agrees && t.shape && k < s.size(); ++k)
+      agrees = !(*t.shape)[k].known() || (*t.shape)[k].value == s[k];
     if (agrees) shapes[inputs[i].name] = s;
   }
   return shapes;
 }
+
+// Nodes of the model before and after the pipeline, set in the child that ran it and sent to the parent with the
+// verdict (after a '\x1f').
+struct NodeCounts {
+  int64_t before = -1, after = -1;
+};
+NodeCounts optimized_nodes;
 
 // Runs the pass pipeline over `model` and returns it as it would be read back from the file `hone optimize` writes.
 Model optimized_model(Model model, const std::vector<Value>& in_values, const Preparation& prep,
@@ -81,7 +90,8 @@ Model optimized_model(Model model, const std::vector<Value>& in_values, const Pr
   o.passes = pipeline_prefix(prep.passes);
   o.input_shapes = data_shapes(model.graph.inputs, in_values);
   try {
-    optimize_model(model, o);
+    OptimizeReport r = optimize_model(model, o);
+    optimized_nodes = {r.nodes_before, r.nodes_after};
   } catch (const Error& e) {
     fail("optimize: {}", e.what());
   }
@@ -237,8 +247,10 @@ std::string run_one(const TestCase& tc, double rtol, double atol, const Preparat
   }
 }
 
-// Forks, runs the test in the child, and reads its verdict from a pipe; crashes and timeouts become errors.
-std::string run_isolated(const TestCase& tc, double rtol, double atol, int timeout_s, const Preparation& prep) {
+// Forks, runs the test in the child, and reads its verdict from a pipe; crashes and timeouts become errors. `nodes`
+// receives the optimized model's node counts, when the child got that far.
+std::string run_isolated(const TestCase& tc, double rtol, double atol, int timeout_s, const Preparation& prep,
+                         NodeCounts* nodes = nullptr) {
   int fds[2];
   if (pipe(fds) != 0) return "error: pipe failed";
   pid_t pid = fork();
@@ -247,6 +259,7 @@ std::string run_isolated(const TestCase& tc, double rtol, double atol, int timeo
     alarm(static_cast<unsigned>(timeout_s));
     std::string r = run_one(tc, rtol, atol, prep);
     if (r.size() > 2000) r = r.substr(0, 2000);
+    if (optimized_nodes.before >= 0) r += fmt::format("\x1f{} {}", optimized_nodes.before, optimized_nodes.after);
     ssize_t w = write(fds[1], r.data(), r.size());
     (void)w;
     close(fds[1]);
@@ -258,6 +271,13 @@ std::string run_isolated(const TestCase& tc, double rtol, double atol, int timeo
   ssize_t k;
   while ((k = read(fds[0], buf, sizeof buf)) > 0) r.append(buf, static_cast<size_t>(k));
   close(fds[0]);
+  if (size_t sep = r.find('\x1f'); sep != std::string::npos) {
+    std::istringstream counts(r.substr(sep + 1));
+    NodeCounts c;
+    counts >> c.before >> c.after;
+    if (nodes) *nodes = c;
+    r.resize(sep);
+  }
   int status = 0;
   waitpid(pid, &status, 0);
   if (WIFSIGNALED(status)) {
@@ -340,6 +360,8 @@ int main(int argc, char** argv) {
     std::ofstream report;
     if (!opt.report.empty()) report.open(opt.report);
     auto t0 = std::chrono::steady_clock::now();
+    int models_changed = 0, models_optimized = 0;
+    int64_t nodes_before = 0, nodes_after = 0;
     for (const TestCase& tc : tests) {
       double rtol = 1e-3, atol = 1e-7;
       auto tol = tolerances.find(tc.name);
@@ -353,7 +375,14 @@ int main(int argc, char** argv) {
         atol = std::stod(a);
       }
       Preparation prep{.optimize = opt.optimize};
-      std::string verdict = run_isolated(tc, rtol, atol, opt.timeout_s, prep);
+      NodeCounts nodes;
+      std::string verdict = run_isolated(tc, rtol, atol, opt.timeout_s, prep, &nodes);
+      if (nodes.before >= 0) {
+        ++models_optimized;
+        models_changed += nodes.after != nodes.before;
+        nodes_before += nodes.before;
+        nodes_after += nodes.after;
+      }
       bool is_known = known.count(tc.name) > 0;
       if (opt.optimize && verdict != "pass" && !is_known) {
         // Which pass breaks it: the shortest prefix of the pipeline under which the test no longer passes.
@@ -397,6 +426,10 @@ int main(int argc, char** argv) {
     std::cout << fmt::format("{:<34} {:>6} {:>6} {:>6} {:>6} {:>6}\n", "total", total.pass, total.fail, total.unsupported,
                              total.error, total.known);
     std::cout << fmt::format("({} tests in {:.1f} s; 'known' counts failures listed in the known-failures file)\n", tests.size(), secs);
+    if (opt.optimize)
+      std::cout << fmt::format("optimized {} of {} models before running them; the pipeline changed the node count of "
+                               "{} ({} nodes -> {} in all)\n",
+                               models_optimized, tests.size(), models_changed, nodes_before, nodes_after);
     int rc = 0;
     if (!unexpected.empty()) {
       std::cout << "\nunexpected failures (not in the known-failures file):\n";

@@ -55,6 +55,12 @@ function rng(seed) {
   };
 }
 
+// 3 significant digits, in exponent form when small or large.
+function num(x) {
+  if (x === 0 || !Number.isFinite(x)) return String(x);
+  return Math.abs(x) < 1e-3 || Math.abs(x) >= 1e5 ? x.toExponential(2) : x.toPrecision(3);
+}
+
 const TYPED = {
   float32: Float32Array, float64: Float64Array, int64: BigInt64Array, int32: Int32Array, int16: Int16Array,
   int8: Int8Array, uint8: Uint8Array, uint16: Uint16Array, uint32: Uint32Array, uint64: BigUint64Array, bool: Uint8Array,
@@ -133,8 +139,8 @@ async function main() {
     }
     worstAbs = Math.max(worstAbs, maxAbs);
     worstRel = Math.max(worstRel, maxRel);
-    let line = `'${name}' ${a.type} [${a.dims.join('x')}]: max abs difference ${maxAbs.toPrecision(3)}, ` +
-               `max relative ${maxRel.toPrecision(3)}`;
+    let line = `'${name}' ${a.type} [${a.dims.join('x')}]: max abs difference ${num(maxAbs)}, ` +
+               `max relative ${num(maxRel)}`;
     if (bad) {
       line += `; ${bad} of ${a.data.length} elements beyond rtol ${o.rtol} / atol ${o.atol}, first at ${first} ` +
               `(${Number(a.data[first])} vs ${Number(b.data[first])})`;
@@ -143,7 +149,7 @@ async function main() {
     console.log(line);
   }
   console.log(`onnxruntime-node ${ort.env.versions ? ort.env.versions.common : ''}: max abs difference ` +
-              `${worstAbs.toPrecision(3)}, max relative ${worstRel.toPrecision(3)}: ` +
+              `${num(worstAbs)}, max relative ${num(worstRel)}: ` +
               `${ok ? 'agree' : 'DISAGREE'} (rtol ${o.rtol}, atol ${o.atol})`);
   process.exit(ok ? 0 : 1);
 }

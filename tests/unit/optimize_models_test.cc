@@ -94,7 +94,8 @@ Optimized optimize_to_file(const BenchModel& bm, const fs::path& dir) {
   std::string passes;
   for (const PassStats& p : r.passes)
     if (p.rewrites) passes += fmt::format("{}{} {}", passes.empty() ? "" : ", ", p.name, p.rewrites);
-  std::cout << fmt::format("[ optimize ] {}: nodes {} -> {} (-{:.1f}%), parameters {} -> {}, {} round{}; rewrites: {}\n",
+  std::cout << fmt::format("[ optimize ] {}: nodes {} -> {} (-{:.1f}%), parameters {} -> {}, {} round{}; "
+                           "rewrites: {}\n",
                            bm.name, r.nodes_before, r.nodes_after, drop, r.params_before, r.params_after, r.rounds,
                            r.rounds == 1 ? "" : "s", passes.empty() ? "none" : passes);
   return o;

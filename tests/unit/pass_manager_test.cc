@@ -188,11 +188,15 @@ TEST(OptimizeModel, ReportCountsNodesParametersAndRewritesPerPass) {
   EXPECT_EQ(r.passes[0].nodes_after, 1);
   EXPECT_EQ(r.passes[0].params_before, 6);
   EXPECT_EQ(r.passes[0].params_after, 4);  // fold-constants drops unused initializers itself
+  EXPECT_EQ(r.passes[0].nodes_removed, 2);
+  EXPECT_EQ(r.passes[0].params_removed, 2);
   EXPECT_GE(r.passes[0].ms, 0);
   EXPECT_EQ(r.passes[1].name, "fold-batchnorm");
   EXPECT_EQ(r.passes[1].rewrites, 0);
   EXPECT_EQ(r.passes[1].nodes_before, 1);
   EXPECT_EQ(r.passes[1].nodes_after, 1);
+  EXPECT_EQ(r.passes[1].nodes_removed, 0);
+  EXPECT_EQ(r.passes[1].params_removed, 0);
   EXPECT_EQ(count_ops(out.graph, "Constant"), 0);
   EXPECT_EQ(out.graph.initializers.count("w"), 0u);
   ASSERT_EQ(out.graph.initializers.count("kk"), 1u);

@@ -35,7 +35,9 @@ int run_main(int argc, char** argv) {
     std::string first = argv[1];
     bool known = first == "help";
     for (const auto& c : commands) known = known || c.app->get_name() == first;
-    if (!known) return usage_error(fmt::format("unknown command '{}' (commands: run, inspect, bench, optimize, help)", first), "");
+    if (!known)
+      return usage_error(fmt::format("unknown command '{}' (commands: run, inspect, bench, optimize, help)", first),
+                         "");
   }
   try {
     app.parse(argc, argv);

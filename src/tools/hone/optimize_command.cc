@@ -3,6 +3,7 @@
 // on disk; with --report, the latency of both files measured in this run with bench's timing loop and how far their
 // outputs are apart on the same random input.
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -71,35 +72,44 @@ std::unordered_map<std::string, Shape> parse_input_shapes(const OptimizeCliOptio
   return shapes;
 }
 
-std::string count_arrow(int64_t before, int64_t after, bool human) {
-  auto f = [human](int64_t v) { return human ? human_count(static_cast<double>(v)) : std::to_string(v); };
-  return fmt::format("{} -> {}", f(before), f(after));
+std::string count_text(int64_t v, bool human) {
+  return human ? human_count(static_cast<double>(v)) : std::to_string(v);
+}
+
+// "1021 -> 709", with " (-312)" for what the pass itself changed when given.
+std::string count_arrow(int64_t before, int64_t after, bool human, const int64_t* own_removed = nullptr) {
+  std::string s = fmt::format("{} -> {}", count_text(before, human), count_text(after, human));
+  if (own_removed) {
+    int64_t change = -*own_removed;
+    s += fmt::format(" ({}{})", change > 0 ? "+" : "", count_text(change, human));
+  }
+  return s;
 }
 
 void print_pass_table(const OptimizeReport& r, double total_ms) {
-  size_t name_w = 5, nodes_w = 5, params_w = 10;
   std::string total_label = fmt::format("total, {} round{}", r.rounds, r.rounds == 1 ? "" : "s");
-  name_w = std::max(name_w, total_label.size());
-  for (const PassStats& p : r.passes) {
-    name_w = std::max(name_w, p.name.size());
-    nodes_w = std::max(nodes_w, count_arrow(p.nodes_before, p.nodes_after, false).size());
-    params_w = std::max(params_w, count_arrow(p.params_before, p.params_after, true).size());
-  }
-  nodes_w = std::max(nodes_w, count_arrow(r.nodes_before, r.nodes_after, false).size());
-  params_w = std::max(params_w, count_arrow(r.params_before, r.params_after, true).size());
-  fmt::print("  {:<{}}  {:>8}  {:>{}}  {:>{}}  {:>9}\n", "pass", name_w, "rewrites", "nodes", nodes_w, "parameters",
-             params_w, "ms");
+  std::vector<std::array<std::string, 3>> rows;  // name, nodes, parameters
+  for (const PassStats& p : r.passes)
+    rows.push_back({p.name, count_arrow(p.nodes_before, p.nodes_after, false, &p.nodes_removed),
+                    count_arrow(p.params_before, p.params_after, true, &p.params_removed)});
+  rows.push_back({total_label, count_arrow(r.nodes_before, r.nodes_after, false),
+                  count_arrow(r.params_before, r.params_after, true)});
+  size_t w[3] = {4, 5, 10};
+  for (const auto& row : rows)
+    for (size_t k = 0; k < 3; ++k) w[k] = std::max(w[k], row[k].size());
+  fmt::print("  {:<{}}  {:>8}  {:>{}}  {:>{}}  {:>9}\n", "pass", w[0], "rewrites", "nodes", w[1], "parameters", w[2],
+             "ms");
   int rewrites = 0;
-  for (const PassStats& p : r.passes) {
-    rewrites += p.rewrites;
-    fmt::print("  {:<{}}  {:>8}  {:>{}}  {:>{}}  {:>9.1f}\n", p.name, name_w, p.rewrites,
-               count_arrow(p.nodes_before, p.nodes_after, false), nodes_w,
-               count_arrow(p.params_before, p.params_after, true), params_w, p.ms);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    bool total = i == r.passes.size();
+    int n = total ? rewrites : r.passes[i].rewrites;
+    double ms = total ? total_ms : r.passes[i].ms;
+    rewrites += n;
+    fmt::print("  {:<{}}  {:>8}  {:>{}}  {:>{}}  {:>9.1f}\n", rows[i][0], w[0], n, rows[i][1], w[1], rows[i][2], w[2],
+               ms);
   }
-  fmt::print("  {:<{}}  {:>8}  {:>{}}  {:>{}}  {:>9.1f}\n", total_label, name_w, rewrites,
-             count_arrow(r.nodes_before, r.nodes_after, false), nodes_w,
-             count_arrow(r.params_before, r.params_after, true), params_w, total_ms);
-  fmt::print("  (a pass's nodes and parameters: before its first run -> after its last; ms summed over rounds)\n");
+  fmt::print("  (per pass: before its first run -> after its last, with other passes' runs between; in parentheses\n"
+             "   what its own runs changed; ms summed over its runs, each with the type inference before it)\n");
 }
 
 // Largest |a - b| over the elements of two outputs and the largest |a - b| / |a| where a != 0; "" or why they
