@@ -1,106 +1,131 @@
-// Conv -> BatchNormalization (inference form, constant statistics) becomes one Conv with scaled weights and a new
-// bias: y = s * (conv(x, W) + b - mean) + beta with s = gamma / sqrt(var + eps) is conv(x, s*W) + s*(b - mean) + beta.
-// ConvTranspose likewise (its output channel is weight axis 1, per group).
-#include <cmath>
-
+// BatchNormalization (inference form, constant statistics) folded into the weights of a neighbouring layer. With
+// s = gamma / sqrt(var + eps) and t = beta - s * mean per channel, BN(y) = s * y + t:
+//   - after a Conv / ConvTranspose: conv(x, s*W) + s*b + t (ConvTranspose's output channel is weight axis 1, per
+//     group);
+//   - after a Gemm with constant B (C absent or constant): B's column n scaled by s[n], C' = beta * C * s + t;
+//   - after a MatMul with a constant 2-D B whose output is [M, N] (BN's channel axis 1 is then the column):
+//     MatMul(A, B * s) followed by Add(t) (matmul-add-to-gemm may make that a Gemm);
+//   - before a Conv without padding: conv(s*x + t, W) = conv(x, W * s over input channels) + sum(W * t). With
+//     padding it is not exact (the conv pads s*x + t with zeros, not with t), so padded convs are left alone.
+// The value between BN and the other layer must have no other reader and not be a graph output.
 #include "passes/pass_manager.h"
+#include "passes/weight_folding.h"
 
 namespace hone {
+
+using namespace folding;  // NOLINT: the weight-folding helpers are this file's vocabulary
 namespace {
 
-// Per-channel scale and shift of an inference BatchNormalization with constant parameters, or false.
-bool bn_affine(const Node& bn, int64_t opset, const PassContext& ctx, std::vector<float>* scale, std::vector<float>* shift) {
-  if (bn.inputs.size() < 5 || bn.outputs.empty()) return false;
-  for (size_t i = 1; i < bn.outputs.size(); ++i)
-    if (!bn.outputs[i].empty()) return false;  // training outputs requested
-  if (bn.attr_int("training_mode", 0) != 0) return false;
-  if (opset < 7 && (bn.attr_int("is_test", 1) == 0 || bn.attr_int("spatial", 1) != 1)) return false;
-  if (opset >= 7 && opset < 9 && bn.attr_int("spatial", 1) != 1) return false;
-  const Tensor* p[4];
-  for (int i = 0; i < 4; ++i) {
-    p[i] = ctx.constant(bn.inputs[static_cast<size_t>(i) + 1]);
-    if (!p[i] || p[i]->dtype() != DType::Float32 || p[i]->rank() != 1) return false;
-  }
-  int64_t c = p[0]->numel();
-  for (int i = 1; i < 4; ++i)
-    if (p[i]->numel() != c) return false;
-  float eps = bn.attr_float("epsilon", 1e-5f);
-  scale->resize(static_cast<size_t>(c));
-  shift->resize(static_cast<size_t>(c));
-  for (int64_t k = 0; k < c; ++k) {
-    double s = p[0]->data<float>()[k] / std::sqrt(static_cast<double>(p[3]->data<float>()[k]) + eps);
-    (*scale)[static_cast<size_t>(k)] = static_cast<float>(s);
-    (*shift)[static_cast<size_t>(k)] = static_cast<float>(p[1]->data<float>()[k] - s * p[2]->data<float>()[k]);
-  }
-  return true;
-}
-
-std::string fresh_name(const Graph& g, const std::string& base) {
-  std::string name = base;
-  for (int i = 1; g.initializers.count(name); ++i) name = base + "_" + std::to_string(i);
-  return name;
-}
-
-}  // namespace
-
-int fold_batchnorm(Graph& g, PassContext& ctx) {
+// BN after the layer producing its input. Returns how many BNs it folded.
+int fold_into_producers(Graph& g, PassContext& ctx) {
   GraphUses uses(g);
   std::vector<bool> dead(g.nodes.size(), false);
+  int64_t opset = ctx.opset("");
   int folded = 0;
-  for (size_t ci = 0; ci < g.nodes.size(); ++ci) {
-    Node& conv = g.nodes[ci];
-    bool transpose = conv.op_type == "ConvTranspose";
-    if (!conv.domain.empty() || (conv.op_type != "Conv" && !transpose) || conv.outputs.size() != 1 || conv.inputs.size() < 2)
-      continue;
-    int bi = uses.sole_consumer(conv.outputs[0]);
-    if (bi < 0 || dead[static_cast<size_t>(bi)]) continue;
-    const Node& bn = g.nodes[static_cast<size_t>(bi)];
-    if (!bn.domain.empty() || bn.op_type != "BatchNormalization" || bn.inputs[0] != conv.outputs[0]) continue;
-    const Tensor* w = ctx.constant(conv.inputs[1]);
-    const Tensor* b = conv.inputs.size() > 2 && !conv.inputs[2].empty() ? ctx.constant(conv.inputs[2]) : nullptr;
-    if (!w || w->dtype() != DType::Float32 || w->rank() < 3) continue;
-    if (conv.inputs.size() > 2 && !conv.inputs[2].empty() && (!b || b->dtype() != DType::Float32)) continue;
-    std::vector<float> scale, shift;
-    if (!bn_affine(bn, ctx.opset(bn.domain), ctx, &scale, &shift)) continue;
-    int64_t group = conv.attr_int("group", 1);
-    int64_t out_ch = transpose ? w->dim(1) * group : w->dim(0);
-    if (static_cast<int64_t>(scale.size()) != out_ch || (b && b->numel() != out_ch) || group < 1) continue;
-
-    Tensor nw = w->clone();
-    float* wd = nw.data<float>();
-    if (!transpose) {  // [M, C/g, k...]: output channel is axis 0
-      int64_t per = w->numel() / w->dim(0);
-      for (int64_t m = 0; m < w->dim(0); ++m)
-        for (int64_t j = 0; j < per; ++j) wd[m * per + j] *= scale[static_cast<size_t>(m)];
-    } else {  // [C, M/g, k...]: output channel g*(M/g) + axis-1 index, group = input channel / (C/g)
-      int64_t c_in = w->dim(0), m_per = w->dim(1), kk = w->numel() / (c_in * m_per);
-      for (int64_t c = 0; c < c_in; ++c) {
-        int64_t gi = c / (c_in / group);
-        for (int64_t m = 0; m < m_per; ++m)
-          for (int64_t j = 0; j < kk; ++j) wd[(c * m_per + m) * kk + j] *= scale[static_cast<size_t>(gi * m_per + m)];
+  for (size_t bi = 0; bi < g.nodes.size(); ++bi) {
+    ChannelAffine a;
+    if (!batchnorm_affine(g.nodes[bi], ctx.opset(g.nodes[bi].domain), ctx, &a)) continue;
+    const std::string y = g.nodes[bi].inputs[0];
+    int pi = uses.producer(y);
+    if (pi < 0 || uses.sole_consumer(y) != static_cast<int>(bi)) continue;
+    Node& p = g.nodes[static_cast<size_t>(pi)];
+    if (!p.domain.empty() || p.outputs.size() != 1) continue;
+    int64_t n = static_cast<int64_t>(a.size());
+    const std::string out = g.nodes[bi].outputs[0];
+    ConvWeights cw;
+    GemmWeights gw;
+    if ((p.op_type == "Conv" || p.op_type == "ConvTranspose") && conv_weights(p, ctx, &cw) && cw.out_channels == n) {
+      fold_affine_into_conv(g, ctx, p, cw, a);
+      p.outputs[0] = out;
+      dead[bi] = true;
+    } else if (p.op_type == "Gemm" && gemm_weights(p, opset, ctx, &gw) && gw.n == n) {
+      Addend2D shift{.rows = 1, .cols = n, .v = a.shift};
+      if (!fold_affine_into_gemm(g, ctx, p, gw, a.scale, shift)) continue;
+      p.outputs[0] = out;
+      dead[bi] = true;
+    } else if (p.op_type == "MatMul" && opset >= 7 && p.inputs.size() == 2 && known_rank(ctx, y) == 2) {
+      const Tensor* b = ctx.constant(p.inputs[1]);
+      if (!b || b->dtype() != DType::Float32 || b->rank() != 2 || b->dim(1) != n) continue;
+      p.inputs[1] = scaled_columns(g, ctx, p.inputs[1], *b, a.scale);
+      if (all_equal(a.shift, 0.0)) {
+        p.outputs[0] = out;
+        dead[bi] = true;
+      } else {  // the BN becomes the Add of its shift
+        Tensor t(DType::Float32, {n});
+        for (int64_t k = 0; k < n; ++k) t.data<float>()[k] = static_cast<float>(a.shift[static_cast<size_t>(k)]);
+        Node add;
+        add.name = g.nodes[bi].name;
+        add.op_type = "Add";
+        add.inputs = {y, add_initializer(g, ctx, p.inputs[1] + "_bias", t)};
+        add.outputs = {out};
+        g.nodes[bi] = std::move(add);
       }
+    } else {
+      continue;
     }
-    Tensor nb(DType::Float32, {out_ch});
-    for (int64_t m = 0; m < out_ch; ++m)
-      nb.data<float>()[m] = scale[static_cast<size_t>(m)] * (b ? b->data<float>()[m] : 0.f) + shift[static_cast<size_t>(m)];
-    std::string wn = fresh_name(g, conv.inputs[1] + "_bnfold"), bn_name = fresh_name(g, wn + "_bias");
-    g.initializers[wn] = nw;
-    g.initializers[bn_name] = nb;
-    ctx.types.constants[wn] = nw;
-    ctx.types.constants[bn_name] = nb;
-    conv.inputs.resize(3);
-    conv.inputs[1] = wn;
-    conv.inputs[2] = bn_name;
-    conv.outputs[0] = bn.outputs[0];
-    dead[static_cast<size_t>(bi)] = true;
     ++folded;
   }
   erase_nodes(g, dead);
   return folded;
 }
 
+// BN read only by an unpadded Conv (as its data input): folded into the conv's input channels.
+int fold_into_consumers(Graph& g, PassContext& ctx) {
+  GraphUses uses(g);
+  std::vector<bool> dead(g.nodes.size(), false);
+  int folded = 0;
+  for (size_t bi = 0; bi < g.nodes.size(); ++bi) {
+    ChannelAffine a;
+    if (!batchnorm_affine(g.nodes[bi], ctx.opset(g.nodes[bi].domain), ctx, &a)) continue;
+    int ci = uses.sole_consumer(g.nodes[bi].outputs[0]);
+    if (ci < 0) continue;
+    Node& conv = g.nodes[static_cast<size_t>(ci)];
+    ConvWeights cw;
+    ConvWindow geo;
+    if (conv.op_type != "Conv" || conv.inputs[0] != g.nodes[bi].outputs[0] || !conv_weights(conv, ctx, &cw) ||
+        !conv_window(conv, *cw.w, &geo) || !geo.unpadded())
+      continue;
+    const Tensor& w = *cw.w;
+    int64_t m_out = w.dim(0), cg = w.dim(1), kk = w.numel() / (m_out * cg), m_per = m_out / geo.group;
+    if (cg * geo.group != static_cast<int64_t>(a.size())) continue;
+    // W is [M, C/g, k...]; output channel m reads input channels gi*(C/g) + c' with gi = m / (M/g).
+    Tensor nw(DType::Float32, w.shape());
+    Tensor nb(DType::Float32, {m_out});
+    for (int64_t m = 0; m < m_out; ++m) {
+      int64_t c0 = (m / m_per) * cg;
+      double bias = cw.b ? cw.b->data<float>()[m] : 0.0;
+      for (int64_t c = 0; c < cg; ++c) {
+        double s = a.scale[static_cast<size_t>(c0 + c)], t = a.shift[static_cast<size_t>(c0 + c)];
+        for (int64_t j = 0; j < kk; ++j) {
+          int64_t at = (m * cg + c) * kk + j;
+          double wv = w.data<float>()[at];
+          nw.data<float>()[at] = static_cast<float>(wv * s);
+          bias += wv * t;
+        }
+      }
+      nb.data<float>()[m] = static_cast<float>(bias);
+    }
+    conv.inputs.resize(3);
+    conv.inputs[0] = g.nodes[bi].inputs[0];
+    conv.inputs[2] = add_initializer(g, ctx, conv.inputs[1] + "_bnfold_bias", nb);
+    conv.inputs[1] = add_initializer(g, ctx, conv.inputs[1] + "_bnfold", nw);
+    dead[bi] = true;
+    ++folded;
+  }
+  erase_nodes(g, dead);
+  return folded;
+}
+
+}  // namespace
+
+int fold_batchnorm(Graph& g, PassContext& ctx) {
+  int folded = fold_into_producers(g, ctx);
+  return folded + fold_into_consumers(g, ctx);
+}
+
 HONE_REGISTER_PASS({.name = "fold-batchnorm",
-                    .summary = "BatchNormalization after a Conv/ConvTranspose folded into its weights and bias",
+                    .summary = "BatchNormalization folded into the Conv / ConvTranspose / Gemm / MatMul before it, or "
+                               "into an unpadded Conv after it",
                     .order = 300,
                     .run = fold_batchnorm});
 
