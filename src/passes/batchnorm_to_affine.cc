@@ -32,9 +32,13 @@ int batchnorm_to_affine(Graph& g, PassContext& ctx) {
     std::string base = bn.name.empty() ? bn.outputs[0] : bn.name;
     const TypeInfo* yt = ctx.type(bn.outputs[0]);
     std::string scaled = add_value_name(g, ctx, base + "_scaled", yt ? *yt : TypeInfo::tensor(DType::Float32));
-    Node mul{.name = base + "_scale", .op_type = "Mul", .inputs = {bn.inputs[0], add_initializer(g, ctx, base + "_scale", scale)},
+    Node mul{.name = base + "_scale",
+             .op_type = "Mul",
+             .inputs = {bn.inputs[0], add_initializer(g, ctx, base + "_scale", scale)},
              .outputs = {scaled}};
-    Node add{.name = base + "_shift", .op_type = "Add", .inputs = {scaled, add_initializer(g, ctx, base + "_shift", shift)},
+    Node add{.name = base + "_shift",
+             .op_type = "Add",
+             .inputs = {scaled, add_initializer(g, ctx, base + "_shift", shift)},
              .outputs = {bn.outputs[0]}};
     out.push_back(std::move(mul));
     out.push_back(std::move(add));

@@ -25,13 +25,19 @@ struct Arith {
   bool affine(double v, double* s, double* t) const {
     *s = 1;
     *t = 0;
-    if (op == "Mul") *s = v;
-    else if (op == "Div") {
+    if (op == "Mul") {
+      *s = v;
+    } else if (op == "Div") {
       if (!y_first || v == 0) return false;
       *s = 1 / v;
-    } else if (op == "Add") *t = v;
-    else if (y_first) *t = -v;  // y - c
-    else *s = -1, *t = v;       // c - y
+    } else if (op == "Add") {
+      *t = v;
+    } else if (y_first) {  // y - c
+      *t = -v;
+    } else {  // c - y
+      *s = -1;
+      *t = v;
+    }
     return true;
   }
   bool scales_only() const { return op == "Mul" || (op == "Div" && y_first); }
@@ -77,9 +83,13 @@ class ScaleFolder {
     if (!p.domain.empty() || p.outputs.size() != 1 || p.outputs[0] != y) return false;
     Arith op{n.op_type, y_first};
     bool done = false;
-    if (p.op_type == "Conv" || p.op_type == "ConvTranspose") done = fold_conv(p, y, *c, op);
-    else if (p.op_type == "Gemm") done = fold_gemm(p, y, *c, op);
-    else if (p.op_type == "MatMul") done = fold_matmul(p, y, *c, op);
+    if (p.op_type == "Conv" || p.op_type == "ConvTranspose") {
+      done = fold_conv(p, y, *c, op);
+    } else if (p.op_type == "Gemm") {
+      done = fold_gemm(p, y, *c, op);
+    } else if (p.op_type == "MatMul") {
+      done = fold_matmul(p, y, *c, op);
+    }
     if (!done) return false;
     p.outputs[0] = n.outputs[0];
     moved_[n.outputs[0]] = pi;
@@ -131,7 +141,8 @@ class ScaleFolder {
     const Tensor* b = ctx_.constant(mm.inputs[1]);
     int rank = known_rank(ctx_, y);
     std::vector<double> v;
-    if (!b || b->dtype() != DType::Float32 || b->rank() != 2 || rank < 1 || !axis_constant(&c, rank, rank - 1, b->dim(1), &v))
+    if (!b || b->dtype() != DType::Float32 || b->rank() != 2 || rank < 1 ||
+        !axis_constant(&c, rank, rank - 1, b->dim(1), &v))
       return false;
     std::vector<double> scale(v.size());
     double t;
@@ -160,8 +171,8 @@ class ScaleFolder {
 int fold_scale(Graph& g, PassContext& ctx) { return ScaleFolder(g, ctx).run(); }
 
 HONE_REGISTER_PASS({.name = "fold-scale",
-                    .summary = "Mul / Div / Add / Sub by a per-channel constant after a Conv, Gemm or MatMul folded into "
-                               "its weights and bias",
+                    .summary = "Mul / Div / Add / Sub by a per-channel constant after a Conv, Gemm or MatMul "
+                               "folded into its weights and bias",
                     .order = 400,
                     .run = fold_scale});
 

@@ -21,7 +21,8 @@ int matmul_add_to_gemm(Graph& g, PassContext& ctx) {
       const std::string& y = add.inputs[k];
       const std::string& cname = add.inputs[1 - k];
       int mi = uses.producer(y);
-      if (mi < 0 || dead[static_cast<size_t>(mi)] || uses.sole_consumer(y) != static_cast<int>(ai) || y == cname) continue;
+      if (mi < 0 || dead[static_cast<size_t>(mi)] || uses.sole_consumer(y) != static_cast<int>(ai) || y == cname)
+        continue;
       const Node& mm = g.nodes[static_cast<size_t>(mi)];
       if (!mm.domain.empty() || mm.op_type != "MatMul" || mm.inputs.size() != 2 || mm.outputs.size() != 1) continue;
       DType at = DType::Undefined;
@@ -33,7 +34,9 @@ int matmul_add_to_gemm(Graph& g, PassContext& ctx) {
       const Dim& m = (*yt->shape)[0];
       Addend2D c;
       if (!addend_2d(ctx.constant(cname), m.known() ? m.value : -1, b->dim(1), &c)) continue;
-      Node gemm{.name = mm.name.empty() ? add.name : mm.name, .op_type = "Gemm", .inputs = {mm.inputs[0], mm.inputs[1], cname},
+      Node gemm{.name = mm.name.empty() ? add.name : mm.name,
+                .op_type = "Gemm",
+                .inputs = {mm.inputs[0], mm.inputs[1], cname},
                 .outputs = add.outputs};
       dead[static_cast<size_t>(mi)] = true;
       add = std::move(gemm);  // in the Add's place: A, B and C are all available there

@@ -29,7 +29,9 @@ int merge_conv(Graph& g, PassContext& ctx) {
     if (!c1.domain.empty() || c1.op_type != "Conv" || !conv_weights(c1, ctx, &w1) || !conv_window(c1, *w1.w, &geo1) ||
         geo1.group != 1 || w1.w->rank() != w2.w->rank() || w2.w->dim(1) != w1.out_channels)
       continue;
-    int64_t m2 = w2.out_channels, m1 = w1.out_channels, ck = w1.w->numel() / m1;  // ck = C * prod(k)
+    int64_t m2 = w2.out_channels, m1 = w1.out_channels;
+    if (m1 < 1 || m2 < 1) continue;
+    int64_t ck = w1.w->numel() / m1;            // C * prod(kernel)
     if (m2 * ck > m1 * ck + m2 * m1) continue;  // the merged conv would cost more
 
     Tensor nw(DType::Float32, [&] {

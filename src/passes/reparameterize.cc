@@ -27,7 +27,7 @@ struct Branch {
   const Node* conv = nullptr;  // null: identity
   ConvWeights cw;
   ConvWindow geo;
-  ChannelAffine bn;  // empty: no BatchNormalization
+  ChannelAffine bn;           // empty: no BatchNormalization
   std::vector<size_t> nodes;  // the nodes the merged conv replaces
 };
 
@@ -45,7 +45,9 @@ class Reparameterizer {
   }
 
  private:
-  const Node* live(int i) const { return i >= 0 && !dead_[static_cast<size_t>(i)] ? &g_.nodes[static_cast<size_t>(i)] : nullptr; }
+  const Node* live(int i) const {
+    return i >= 0 && !dead_[static_cast<size_t>(i)] ? &g_.nodes[static_cast<size_t>(i)] : nullptr;
+  }
 
   // The summed values under `root`, looking through Adds / Sums read only by the sum above them.
   void collect_leaves(size_t root, std::vector<std::string>* leaves, std::vector<size_t>* sums) const {
@@ -107,6 +109,7 @@ class Reparameterizer {
     // One geometry for all conv branches; the largest kernel per dim.
     const ConvWindow& g0 = first_conv->geo;
     int64_t m_out = first_conv->cw.out_channels, cg = first_conv->cw.w->dim(1), group = g0.group;
+    if (m_out < 1 || cg < 1) return false;
     size_t nd = g0.spatial();
     std::vector<int64_t> big(nd, 1);
     for (const Branch& b : branches) {
@@ -163,7 +166,8 @@ class Reparameterizer {
     const std::string& base = first_conv->conv->inputs[1];
     Node conv{.name = r.name.empty() ? first_conv->conv->name : r.name,
               .op_type = "Conv",
-              .inputs = {x, add_initializer(g_, ctx_, base + "_reparam", wt), add_initializer(g_, ctx_, base + "_reparam_bias", bt)},
+              .inputs = {x, add_initializer(g_, ctx_, base + "_reparam", wt),
+                         add_initializer(g_, ctx_, base + "_reparam_bias", bt)},
               .outputs = {r.outputs[0]},
               .attributes = {Attribute::of_ints("kernel_shape", big), Attribute::of_ints("strides", g0.strides),
                              Attribute::of_ints("pads", pads), Attribute::of_int("group", group)}};

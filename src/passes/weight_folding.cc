@@ -91,8 +91,10 @@ bool axis_constant(const Tensor* c, int rank, int axis, int64_t n, std::vector<d
   for (int i = 0; i < c->rank(); ++i) {
     int at = rank - c->rank() + i;
     int64_t d = c->dim(i);
-    if (at == axis && d == n) varies = true;
-    else if (d != 1) return false;
+    if (at == axis && d == n)
+      varies = true;
+    else if (d != 1)
+      return false;
   }
   values->resize(static_cast<size_t>(n));
   for (int64_t k = 0; k < n; ++k) (*values)[static_cast<size_t>(k)] = c->data<float>()[varies ? k : 0];
@@ -148,8 +150,10 @@ bool conv_window(const Node& conv, const Tensor& w, ConvWindow* geo) {
   geo->dilations = conv.attr_ints("dilations", std::vector<int64_t>(nd, 1));
   geo->pads = conv.attr_ints("pads", std::vector<int64_t>(2 * nd, 0));
   std::string auto_pad = conv.attr_string("auto_pad", "NOTSET");
-  if (auto_pad == "VALID") geo->pads.assign(2 * nd, 0);
-  else if (!auto_pad.empty() && auto_pad != "NOTSET") return false;
+  if (auto_pad == "VALID")
+    geo->pads.assign(2 * nd, 0);
+  else if (!auto_pad.empty() && auto_pad != "NOTSET")
+    return false;
   if (geo->group < 1 || geo->strides.size() != nd || geo->dilations.size() != nd || geo->pads.size() != 2 * nd)
     return false;
   for (size_t i = 0; i < nd; ++i)
@@ -159,14 +163,15 @@ bool conv_window(const Node& conv, const Tensor& w, ConvWindow* geo) {
 
 bool conv_weights(const Node& conv, const PassContext& ctx, ConvWeights* cw) {
   bool transpose = conv.op_type == "ConvTranspose";
-  if (!conv.domain.empty() || (conv.op_type != "Conv" && !transpose) || conv.inputs.size() < 2 || conv.outputs.size() != 1)
+  if (!conv.domain.empty() || (conv.op_type != "Conv" && !transpose) || conv.inputs.size() < 2 ||
+      conv.outputs.size() != 1)
     return false;
   cw->w = ctx.constant(conv.inputs[1]);
   if (!cw->w || cw->w->dtype() != DType::Float32 || cw->w->rank() < 3 || !finite_f32(*cw->w)) return false;
   int64_t group = conv.attr_int("group", 1);
   if (group < 1) return false;
   cw->out_channels = transpose ? cw->w->dim(1) * group : cw->w->dim(0);
-  if (!transpose && cw->out_channels % group != 0) return false;
+  if (transpose ? cw->w->dim(0) % group != 0 : cw->out_channels % group != 0) return false;
   cw->b = nullptr;
   if (conv.has_input(2)) {
     cw->b = ctx.constant(conv.inputs[2]);
@@ -204,7 +209,8 @@ void fold_affine_into_conv(Graph& g, PassContext& ctx, Node& conv, const ConvWei
     nb.data<float>()[m] = static_cast<float>(a.scale[static_cast<size_t>(m)] * b + a.shift[static_cast<size_t>(m)]);
   }
   std::string wn = add_initializer(g, ctx, folded_base(conv.inputs[1]), nw);
-  std::string bn = add_initializer(g, ctx, folded_base(conv.has_input(2) ? conv.inputs[2] : conv.inputs[1] + "_bias"), nb);
+  std::string bn =
+      add_initializer(g, ctx, folded_base(conv.has_input(2) ? conv.inputs[2] : conv.inputs[1] + "_bias"), nb);
   conv.inputs.resize(3);
   conv.inputs[1] = wn;
   conv.inputs[2] = bn;
@@ -223,7 +229,8 @@ bool gemm_weights(const Node& gemm, int64_t opset, const PassContext& ctx, GemmW
   if (gemm.has_input(2)) {
     gw->c = ctx.constant(gemm.inputs[2]);
     if (!gw->c || gw->c->dtype() != DType::Float32 || gw->c->rank() > 2 || !finite_f32(*gw->c)) return false;
-    if (gw->c->rank() >= 1 && gw->c->dim(gw->c->rank() - 1) != 1 && gw->c->dim(gw->c->rank() - 1) != gw->n) return false;
+    if (gw->c->rank() >= 1 && gw->c->dim(gw->c->rank() - 1) != 1 && gw->c->dim(gw->c->rank() - 1) != gw->n)
+      return false;
   }
   return true;
 }

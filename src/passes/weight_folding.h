@@ -75,7 +75,9 @@ bool gemm_weights(const Node& gemm, int64_t opset, const PassContext& ctx, GemmW
 struct Addend2D {
   int64_t rows = 1, cols = 1;
   std::vector<double> v;
-  double at(int64_t i, int64_t j) const { return v[static_cast<size_t>((rows > 1 ? i : 0) * cols + (cols > 1 ? j : 0))]; }
+  double at(int64_t i, int64_t j) const {
+    return v[static_cast<size_t>((rows > 1 ? i : 0) * cols + (cols > 1 ? j : 0))];
+  }
 };
 // A constant of rank <= 2 as an addend of an [M, N] output (M may be unknown: -1): false when it would broadcast the
 // output to another shape, or is not finite float32.

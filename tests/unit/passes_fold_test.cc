@@ -54,7 +54,9 @@ struct Net {
     m.graph.initializers[n] = std::move(t);
     return n;
   }
-  std::string weight(Shape s, float lo = -0.5f, float hi = 0.5f) { return constant(random_tensor(std::move(s), rng, lo, hi)); }
+  std::string weight(Shape s, float lo = -0.5f, float hi = 0.5f) {
+    return constant(random_tensor(std::move(s), rng, lo, hi));
+  }
   std::string op(const std::string& type, std::vector<std::string> in, std::vector<Attribute> attrs = {}) {
     std::string y = fresh("v");
     m.graph.nodes.push_back({fresh("n"), type, "", std::move(in), {y}, std::move(attrs), ""});
@@ -65,17 +67,22 @@ struct Net {
     for (int d = 0; d < s.nd; ++d) ws.push_back(s.k);
     std::vector<std::string> in = {x, weight(ws)};
     if (s.bias) in.push_back(weight({cout}, -1.f, 1.f));
-    std::vector<int64_t> pads = s.pads ? *s.pads : std::vector<int64_t>(2 * static_cast<size_t>(s.nd), s.k / 2 * s.dilation);
-    std::vector<Attribute> attrs = {Attribute::of_int("group", s.group),
-                                    Attribute::of_ints("strides", std::vector<int64_t>(static_cast<size_t>(s.nd), s.stride)),
-                                    Attribute::of_ints("dilations", std::vector<int64_t>(static_cast<size_t>(s.nd), s.dilation))};
-    if (s.auto_pad.empty()) attrs.push_back(Attribute::of_ints("pads", pads));
-    else attrs.push_back(Attribute::of_string("auto_pad", s.auto_pad));
+    std::vector<int64_t> pads =
+        s.pads ? *s.pads : std::vector<int64_t>(2 * static_cast<size_t>(s.nd), s.k / 2 * s.dilation);
+    std::vector<Attribute> attrs = {
+        Attribute::of_int("group", s.group),
+        Attribute::of_ints("strides", std::vector<int64_t>(static_cast<size_t>(s.nd), s.stride)),
+        Attribute::of_ints("dilations", std::vector<int64_t>(static_cast<size_t>(s.nd), s.dilation))};
+    if (s.auto_pad.empty())
+      attrs.push_back(Attribute::of_ints("pads", pads));
+    else
+      attrs.push_back(Attribute::of_string("auto_pad", s.auto_pad));
     return op("Conv", std::move(in), std::move(attrs));
   }
   // Inference BatchNormalization with random (non-identity) statistics; `mean_input` names a graph input to use as
   // the mean instead of a constant.
-  std::string bn(const std::string& x, int64_t c, std::vector<Attribute> attrs = {}, const std::string& mean_input = "") {
+  std::string bn(const std::string& x, int64_t c, std::vector<Attribute> attrs = {},
+                 const std::string& mean_input = "") {
     std::string scale = constant(random_tensor({c}, rng, 0.5f, 1.5f));
     std::string bias = weight({c}, -0.5f, 0.5f);
     std::string mean = mean_input.empty() ? weight({c}, -0.5f, 0.5f) : mean_input;
@@ -132,12 +139,31 @@ TEST(FoldBatchNorm, IntoConvAndGroupedConvTranspose) {
   std::string x = n.input("x", {1, 8, 7, 7});
   std::string a = n.bn(n.conv(x, 8, 6, {.k = 3, .stride = 2}), 6);
   std::string w = n.weight({6, 3, 2, 2});  // ConvTranspose [C, M/g, k, k], 2 groups: 6 output channels
-  std::string b = n.bn(n.op("ConvTranspose", {a, w}, {Attribute::of_ints("strides", {2, 2}), Attribute::of_int("group", 2)}), 6);
+  std::string b =
+      n.bn(n.op("ConvTranspose", {a, w}, {Attribute::of_ints("strides", {2, 2}), Attribute::of_int("group", 2)}), 6);
   Model out = check_rewrite(n.done({b}), {"fold-batchnorm"});
   EXPECT_EQ(count_ops(out.graph, "BatchNormalization"), 0);
   EXPECT_EQ(count_ops(out.graph, "Conv"), 1);
   EXPECT_EQ(count_ops(out.graph, "ConvTranspose"), 1);
   EXPECT_EQ(only(out.graph, "ConvTranspose").inputs.size(), 3u);  // a bias now
+}
+
+TEST(FoldBatchNorm, SharedWeightsAreCopiedAndNewNamesAreFresh) {
+  // Two convs read one weight `w`; only the first is followed by a BN (and then a Mul for fold-scale). A node output
+  // is already called `w_folded`, the name the folded weight would take.
+  Net n;
+  std::string x = n.input("x", {1, 4, 5, 5});
+  n.m.graph.initializers["w"] = random_tensor({4, 4, 3, 3}, n.rng, -0.5f, 0.5f);
+  Attribute pads = Attribute::of_ints("pads", {1, 1, 1, 1});
+  std::string a = n.bn(n.op("Conv", {x, "w"}, {pads}), 4);
+  a = n.op("Mul", {a, n.weight({4, 1, 1})});
+  std::string b = n.op("Conv", {x, "w"}, {pads});
+  n.m.graph.nodes.push_back({"taken", "Relu", "", {x}, {"w_folded"}, {}, ""});
+  Model out = check_rewrite(n.done({a, b, "w_folded"}), {"fold-batchnorm", "fold-scale"});
+  EXPECT_EQ(count_ops(out.graph, "Conv"), 2);
+  EXPECT_EQ(out.graph.nodes.size(), 3u);
+  EXPECT_TRUE(out.graph.initializers.count("w"));  // the second conv still reads it
+  EXPECT_FALSE(out.graph.initializers.count("w_folded"));
 }
 
 TEST(FoldBatchNorm, IntoGemmForEveryTransposeScaleAndBias) {
@@ -150,8 +176,9 @@ TEST(FoldBatchNorm, IntoGemmForEveryTransposeScaleAndBias) {
         std::string x = n.input("x", {3, 5});
         std::vector<std::string> in = {x, n.weight(trans_b ? Shape{4, 5} : Shape{5, 4})};
         if (!c_shape.empty()) in.push_back(n.weight(c_shape, -1.f, 1.f));
-        std::string y = n.op("Gemm", in, {Attribute::of_int("transB", trans_b), Attribute::of_float("alpha", alpha),
-                                          Attribute::of_float("beta", beta)});
+        std::string y = n.op("Gemm", in,
+                             {Attribute::of_int("transB", trans_b), Attribute::of_float("alpha", alpha),
+                              Attribute::of_float("beta", beta)});
         Model out = check_rewrite(n.done({n.bn(y, 4)}), {"fold-batchnorm"});
         EXPECT_EQ(out.graph.nodes.size(), 1u);
         EXPECT_EQ(count_ops(out.graph, "Gemm"), 1);
@@ -335,9 +362,9 @@ TEST(FoldScale, AfterConvTransposeGemmAndMatMul) {
   }
   for (int trans_b = 0; trans_b < 2; ++trans_b) {
     Net n;
-    std::string y = n.op("Gemm", {n.input("x", {3, 5}), n.weight(trans_b ? Shape{4, 5} : Shape{5, 4}), n.weight({4})},
-                         {Attribute::of_int("transB", trans_b), Attribute::of_float("alpha", 0.5f),
-                          Attribute::of_float("beta", 2.f)});
+    std::string y = n.op(
+        "Gemm", {n.input("x", {3, 5}), n.weight(trans_b ? Shape{4, 5} : Shape{5, 4}), n.weight({4})},
+        {Attribute::of_int("transB", trans_b), Attribute::of_float("alpha", 0.5f), Attribute::of_float("beta", 2.f)});
     y = n.op("Mul", {y, n.weight({4}, 0.5f, 2.f)});
     y = n.op("Add", {n.weight({3, 4}), y});
     y = n.op("Div", {y, n.weight({1, 4}, 0.5f, 2.f)});
@@ -371,7 +398,8 @@ TEST(FoldScale, LeavesWhatIsNotExactOrNotPerChannel) {
     Net n(opset);
     std::string y = n.conv(n.input("x", {1, 4, 5, 5}), 4, 4);
     std::string k = n.constant(std::move(c));
-    return n.done({n.op(op, c_first ? std::vector<std::string>{k, y} : std::vector<std::string>{y, k}, std::move(attrs))});
+    return n.done(
+        {n.op(op, c_first ? std::vector<std::string>{k, y} : std::vector<std::string>{y, k}, std::move(attrs))});
   };
   Tensor with_zero(DType::Float32, {4, 1, 1});
   with_zero.data<float>()[0] = 1.f;  // the others 0
@@ -385,7 +413,8 @@ TEST(FoldScale, LeavesWhatIsNotExactOrNotPerChannel) {
   expect_untouched(conv_then("Add", random_tensor({4}, rng), false, 6,
                              {Attribute::of_int("broadcast", 1), Attribute::of_int("axis", 1)}),
                    "fold-scale");
-  expect_untouched(conv_then("Mul", scalar_tensor(DType::Float32, std::numeric_limits<float>::infinity())), "fold-scale");
+  expect_untouched(conv_then("Mul", scalar_tensor(DType::Float32, std::numeric_limits<float>::infinity())),
+                   "fold-scale");
   {  // multiplier fed at run time
     Net n;
     std::string y = n.conv(n.input("x", {1, 4, 5, 5}), 4, 4);
@@ -420,8 +449,9 @@ TEST(MatMulAddToGemm, EveryBiasShapeEitherSide) {
       Net n;
       std::string y = n.op("MatMul", {n.input("x", {3, 5}), n.weight({5, 4})});
       std::string c = n.weight(c_shape, -1.f, 1.f);
-      Model out = check_rewrite(n.done({n.op("Add", bias_first ? std::vector<std::string>{c, y} : std::vector<std::string>{y, c})}),
-                                {"matmul-add-to-gemm"});
+      Model out = check_rewrite(
+          n.done({n.op("Add", bias_first ? std::vector<std::string>{c, y} : std::vector<std::string>{y, c})}),
+          {"matmul-add-to-gemm"});
       ASSERT_EQ(out.graph.nodes.size(), 1u);
       EXPECT_EQ(out.graph.nodes[0].op_type, "Gemm");
       EXPECT_EQ(out.graph.nodes[0].inputs[2], c);
@@ -445,12 +475,12 @@ TEST(MatMulAddToGemm, LeavesOtherRanksRuntimeWeightsAndSharedResults) {
     if (opset < 7) legacy.push_back(Attribute::of_int("broadcast", 1));
     return n.done({n.op("Add", {y, n.weight(c_shape)}, legacy)});
   };
-  expect_untouched(matmul_add({2, 3, 5}, {4}), "matmul-add-to-gemm");                  // A is 3-D
-  expect_untouched(matmul_add({5}, {4}), "matmul-add-to-gemm");                        // A is 1-D
-  expect_untouched(matmul_add({3, 5}, {4}, true), "matmul-add-to-gemm");               // B fed at run time
-  expect_untouched(matmul_add({Dim::named("m"), 5}, {3, 4}), "matmul-add-to-gemm");   // [M, N] with M unknown
-  expect_untouched(matmul_add({3, 5}, {1, 3, 4}), "matmul-add-to-gemm");               // rank-3 bias: result 3-D
-  expect_untouched(matmul_add({3, 5}, {4}, false, 6), "matmul-add-to-gemm");           // legacy broadcast
+  expect_untouched(matmul_add({2, 3, 5}, {4}), "matmul-add-to-gemm");                // A is 3-D
+  expect_untouched(matmul_add({5}, {4}), "matmul-add-to-gemm");                      // A is 1-D
+  expect_untouched(matmul_add({3, 5}, {4}, true), "matmul-add-to-gemm");             // B fed at run time
+  expect_untouched(matmul_add({Dim::named("m"), 5}, {3, 4}), "matmul-add-to-gemm");  // [M, N] with M unknown
+  expect_untouched(matmul_add({3, 5}, {1, 3, 4}), "matmul-add-to-gemm");             // rank-3 bias: result 3-D
+  expect_untouched(matmul_add({3, 5}, {4}, false, 6), "matmul-add-to-gemm");         // legacy broadcast
   {
     Net n;
     std::string y = n.op("MatMul", {n.input("x", {3, 5}), n.weight({5, 4})});
@@ -544,11 +574,13 @@ TEST(Reparameterize, LeavesBranchesThatDoNotShareAGridOrAnInput) {
   // 3x3 padded at the end only: same shape as the 1x1, but shifted by one pixel.
   expect_untouched(pair({.k = 3, .pads = std::vector<int64_t>{0, 0, 2, 2}}, {.k = 1}), "reparameterize");
   // 3x3 unpadded on 5x5 and a strided 1x1: both 3x3 outputs, different grids.
-  expect_untouched(pair({.k = 3, .pads = std::vector<int64_t>(4, 0)}, {.k = 1, .stride = 2}, {1, 4, 5, 5}), "reparameterize");
-  expect_untouched(pair({.k = 3, .group = 2}, {.k = 1}), "reparameterize");                   // groups differ
-  expect_untouched(pair({.k = 3, .dilation = 2}, {.k = 1}), "reparameterize");                // dilated
-  expect_untouched(pair({.k = 2, .pads = std::vector<int64_t>{0, 0, 1, 1}}, {.k = 1}), "reparameterize");  // even kernel
-  {  // branches of different inputs
+  expect_untouched(pair({.k = 3, .pads = std::vector<int64_t>(4, 0)}, {.k = 1, .stride = 2}, {1, 4, 5, 5}),
+                   "reparameterize");
+  expect_untouched(pair({.k = 3, .group = 2}, {.k = 1}), "reparameterize");     // groups differ
+  expect_untouched(pair({.k = 3, .dilation = 2}, {.k = 1}), "reparameterize");  // dilated
+  expect_untouched(pair({.k = 2, .pads = std::vector<int64_t>{0, 0, 1, 1}}, {.k = 1}),
+                   "reparameterize");  // even kernel
+  {                                    // branches of different inputs
     Net n;
     std::string x = n.input("x", {1, 4, 6, 6}), z = n.input("z", {1, 4, 6, 6});
     expect_untouched(n.done({n.op("Add", {n.conv(x, 4, 4), n.conv(z, 4, 4, {.k = 1})})}), "reparameterize");
@@ -608,14 +640,14 @@ TEST(MergeConv, LeavesNonLinearGroupedStridedSharedAndWideningPairs) {
     std::string z = n.conv(relu ? n.op("Relu", {y}) : y, mid, out, b);
     return shared ? n.done({z, y}) : n.done({z});
   };
-  expect_untouched(pair({.k = 3}, {.k = 1}, 6, 4, true), "merge-conv");              // Relu between
-  expect_untouched(pair({.k = 3}, {.k = 1}, 6, 4, false, true), "merge-conv");       // first output also read
-  expect_untouched(pair({.k = 3}, {.k = 1, .group = 2}), "merge-conv");              // grouped 1x1
-  expect_untouched(pair({.k = 3, .group = 2}, {.k = 1}), "merge-conv");              // grouped first conv
-  expect_untouched(pair({.k = 3}, {.k = 1, .stride = 2}), "merge-conv");             // strided 1x1
+  expect_untouched(pair({.k = 3}, {.k = 1}, 6, 4, true), "merge-conv");         // Relu between
+  expect_untouched(pair({.k = 3}, {.k = 1}, 6, 4, false, true), "merge-conv");  // first output also read
+  expect_untouched(pair({.k = 3}, {.k = 1, .group = 2}), "merge-conv");         // grouped 1x1
+  expect_untouched(pair({.k = 3, .group = 2}, {.k = 1}), "merge-conv");         // grouped first conv
+  expect_untouched(pair({.k = 3}, {.k = 1, .stride = 2}), "merge-conv");        // strided 1x1
   expect_untouched(pair({.k = 3}, {.k = 1, .pads = std::vector<int64_t>(4, 1)}), "merge-conv");  // padded 1x1
-  expect_untouched(pair({.k = 3}, {.k = 3}), "merge-conv");                          // not pointwise
-  expect_untouched(pair({.k = 3}, {.k = 1}, 2, 32), "merge-conv");                   // widening: costs more merged
+  expect_untouched(pair({.k = 3}, {.k = 3}), "merge-conv");                                      // not pointwise
+  expect_untouched(pair({.k = 3}, {.k = 1}, 2, 32), "merge-conv");  // widening: costs more merged
 }
 
 // -------------------------------------------------------------------------------------------- RepVGG fixture
