@@ -362,6 +362,14 @@ TEST(DnnlConvTranspose, MatchesReference) {
   three_d.kernel = {2, 2, 2};
   three_d.strides = {2, 2, 2};
   expect_matches_reference(conv_transpose_node(three_d, {}, rng), "dnnl-convtranspose-f32", three_d.str());
+  // Big enough for the kernel's own bias add to split over threads.
+  ConvCase big;
+  big.channels = 24;
+  big.out_channels = 24;
+  big.spatial = {80, 90};
+  big.kernel = {2, 2};
+  big.strides = {2, 2};
+  expect_matches_reference(conv_transpose_node(big, {}, rng), "dnnl-convtranspose-f32", big.str());
   EXPECT_GE(ran, 60);
 }
 

@@ -208,6 +208,25 @@ TEST(RuntimeLowering, DoesNotFuseValuesOthersStillRead) {
   expect_matches_reference(m, {1, 8, 6, 6});
 }
 
+TEST(RuntimeLowering, ConvTransposeWithBiasBetweenConvsRunsChannelsLast) {
+  // conv -> ConvTranspose + BN (a bias once folded) -> conv: the transpose runs channels-last and adds its bias
+  // itself, split over 2 threads at this size.
+  Builder b({1, 24, 80, 90});
+  std::string y = b.conv(b.bn(b.conv_transpose(b.conv("x", 24, 24, 1), 24, 24, 1), 24), 24, 8, 1);
+  Model m = b.finish({y});
+  std::mt19937 rng(4);
+  Tensor x = random_tensor({1, 24, 80, 90}, rng);
+  Session fast(m, {.threads = 2}), ref(m, {.threads = 1, .reference_kernels = true});
+  const Plan& p = fast.plan_for({Value::of(x)});
+  EXPECT_EQ(p.layout_transforms, 2);  // x in, y out: the transpose reads and writes channels-last
+  std::vector<Tensor> a = fast.run({{"x", x}}), r = ref.run({{"x", x}});
+  ASSERT_EQ(a.at(0).shape(), r.at(0).shape());
+  for (int64_t k = 0; k < a[0].numel(); ++k) {
+    float w = r[0].data<float>()[k];
+    ASSERT_NEAR(a[0].data<float>()[k], w, 1e-4f * (1 + std::fabs(w))) << "element " << k;
+  }
+}
+
 TEST(RuntimeLowering, BatchNormFoldsIntoGroupedConvTranspose) {
   Builder b({1, 8, 5, 5});
   std::string y = b.bn(b.conv_transpose("x", 8, 12, 4), 12);

@@ -1,5 +1,6 @@
 #include "kernels/cpu/dnnl_conv_transpose.h"
 
+#include "kernels/cpu/kernel_helpers.h"
 #include "ops/nn/spatial.h"
 
 namespace hone::dnnl_cpu {
@@ -112,10 +113,43 @@ DnnlConvTransposeKernel::DnnlConvTransposeKernel(const KernelQuery& q, PostOps p
   double flops = 2.0 * static_cast<double>(shape_numel(g->x)) * static_cast<double>(shape_numel(g->w) / g->w[0]);
   threads_ = threads_for_work(flops, q.threads);
   ScopedOmpThreads team(threads_);
-  auto pd = deconv_pd(*g, has_bias(q), post_ops_, q.layout);
+  if (has_bias(q) && !post_ops_.empty()) fail("{}: a fused ConvTranspose cannot also have a bias", q.node.label());
+  auto pd = deconv_pd(*g, false, post_ops_, q.layout);
   prim_.init(pd, dnnl::deconvolution_forward(pd));
-  bind_constants_and_io(q, g->x, g->y, weights_user_desc(*g), pd.weights_desc(), has_bias(q) ? g->y[1] : 0,
-                        pd.src_desc(), pd.dst_desc());
+  bind_constants_and_io(q, g->x, g->y, weights_user_desc(*g), pd.weights_desc(), 0, pd.src_desc(), pd.dst_desc());
+  if (has_bias(q)) {
+    const Tensor& b = *q.input_constants[2];
+    bias_.assign(b.data<float>(), b.data<float>() + b.numel());
+  }
+  out_shape_ = g->y;
+  layout_ = q.layout;
+  add_threads_ = shape_numel(g->y) >= 256 * 1024 ? q.threads : 1;
+}
+
+void DnnlConvTransposeKernel::run(OpContext& ctx) {
+  DnnlWeightedKernel::run(ctx);
+  if (bias_.empty()) return;
+  float* y = ctx.written_output(0).data<float>();
+  const float* b = bias_.data();
+  const int64_t c = out_shape_[1], inner = shape_numel(out_shape_) / (out_shape_[0] * c);
+  if (layout_ == Layout::ChannelsLast) {  // [pixels, C]
+    cpu::parallel_chunks(out_shape_[0] * inner, 256, add_threads_, [&](int64_t p0, int64_t p1) {
+      for (int64_t p = p0; p < p1; ++p) {
+        float* row = y + p * c;
+#pragma omp simd
+        for (int64_t k = 0; k < c; ++k) row[k] += b[k];
+      }
+    }, 1);
+  } else {  // [N * C planes of `inner`]
+    cpu::parallel_chunks(out_shape_[0] * c, 1, add_threads_, [&](int64_t q0, int64_t q1) {
+      for (int64_t q = q0; q < q1; ++q) {
+        float* plane = y + q * inner;
+        const float v = b[q % c];
+#pragma omp simd
+        for (int64_t k = 0; k < inner; ++k) plane[k] += v;
+      }
+    }, 1);
+  }
 }
 
 DnnlConvTransposeKernel::~DnnlConvTransposeKernel() = default;
