@@ -51,6 +51,7 @@ int batchnorm_to_affine(Graph& g, PassContext& ctx) {
 HONE_REGISTER_PASS({.name = "batchnorm-to-affine",
                     .summary = "a BatchNormalization with nothing to fold into becomes a per-channel Mul and Add",
                     .order = 900,
-                    .run = batchnorm_to_affine});
+                    .run = batchnorm_to_affine,
+                    .at_load = false});
 
 }  // namespace hone

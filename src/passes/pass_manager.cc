@@ -75,20 +75,16 @@ void apply_input_shapes(Graph& g, const std::unordered_map<std::string, Shape>& 
 
 }  // namespace
 
-OptimizeReport optimize_model(Model& m, const OptimizeOptions& options) {
-  std::vector<const PassInfo*> passes = pipeline(options);
-  Graph& g = m.graph;
-  apply_input_shapes(g, options.input_shapes);
+OptimizeReport run_passes(Graph& g, const std::function<int64_t(const std::string&)>& opset,
+                          const std::vector<const PassInfo*>& passes, int max_rounds) {
   PassContext ctx;
-  const Model* model = &m;
-  ctx.opset = [model](const std::string& domain) { return model->opset(domain); };
-
+  ctx.opset = opset;
   OptimizeReport r;
   r.nodes_before = static_cast<int64_t>(g.nodes.size());
   r.params_before = count_parameters(g);
   r.passes.resize(passes.size());
   for (size_t i = 0; i < passes.size(); ++i) r.passes[i].name = passes[i]->name;
-  for (int round = 0; round < std::max(options.max_rounds, 1); ++round) {
+  for (int round = 0; round < std::max(max_rounds, 1); ++round) {
     int changed = 0;
     for (size_t i = 0; i < passes.size(); ++i) {
       PassStats& st = r.passes[i];
@@ -112,9 +108,18 @@ OptimizeReport optimize_model(Model& m, const OptimizeOptions& options) {
     if (changed == 0) break;
   }
   remove_unused_initializers(g);
-  verify_graph(g);
   r.nodes_after = static_cast<int64_t>(g.nodes.size());
   r.params_after = count_parameters(g);
+  return r;
+}
+
+OptimizeReport optimize_model(Model& m, const OptimizeOptions& options) {
+  std::vector<const PassInfo*> passes = pipeline(options);
+  apply_input_shapes(m.graph, options.input_shapes);
+  const Model* model = &m;
+  OptimizeReport r = run_passes(m.graph, [model](const std::string& domain) { return model->opset(domain); }, passes,
+                                options.max_rounds);
+  verify_graph(m.graph);
   return r;
 }
 

@@ -21,6 +21,9 @@ struct PassInfo {
   std::string summary;  // one line for --help and the report
   int order = 0;        // place in the default pipeline (lower runs first)
   std::function<int(Graph&, PassContext&)> run;  // returns the number of rewrites it made (0: nothing changed)
+  // Whether the runtime also runs it when it loads a model (runtime_lowering.h): false for rewrites that only help
+  // other runtimes (a lone BatchNormalization has its own kernel; as Mul + Add it would cost two passes).
+  bool at_load = true;
 };
 
 class PassRegistry {
@@ -66,6 +69,11 @@ struct OptimizeReport {
   int rounds = 0;
   int64_t nodes_before = 0, nodes_after = 0, params_before = 0, params_after = 0;
 };
+
+// Runs `passes` over `g` in order, round after round (at most max_rounds) until a round changes nothing, refreshing
+// the types before each pass. optimize_model and the runtime's lowering both run passes through this.
+OptimizeReport run_passes(Graph& g, const std::function<int64_t(const std::string&)>& opset,
+                          const std::vector<const PassInfo*>& passes, int max_rounds);
 
 // Rewrites `m` in place. Throws hone::Error for an unknown pass name (listing the known ones) or an input shape
 // that contradicts the declared one. The result passes verify_graph.
