@@ -237,23 +237,70 @@ TEST(DnnlConv, MatchesReference1dAnd3d) {
 }
 
 TEST(DnnlConv, FloatInputsWithinTolerance) {
-  std::mt19937 rng(3);
-  ConvCase cc;
-  cc.channels = 64;
-  cc.out_channels = 64;
-  cc.spatial = {17, 17};
-  cc.kernel = {3, 3};
-  cc.pads = {1, 1, 1, 1};
-  OneNode c = conv_node(cc, rng, /*eighths=*/false);
-  std::unique_ptr<Kernel> k = choose(c);
-  ASSERT_EQ(k->name(), "dnnl-conv-f32");
-  Tensor want = run_reference(c);
-  Tensor got = run_with(c, [&](OpContext& ctx) { k->run(ctx); });
-  // Summation-order error scales with the partial sums (here 576 products), not with a result that cancels to near
-  // zero: the absolute tolerance is taken relative to the output's magnitude.
-  float scale = 1.f;
-  for (float v : want.span<float>()) scale = std::max(scale, std::fabs(v));
-  EXPECT_TRUE(close(want, got, 1e-4, 1e-5 * scale)) << "output magnitude " << scale;
+  // 64 -> 64 channels runs Winograd, 64 -> 16 the direct kernel: both within the same tolerance.
+  for (int64_t oc : {64, 16}) {
+    std::mt19937 rng(3);
+    ConvCase cc;
+    cc.channels = 64;
+    cc.out_channels = oc;
+    cc.spatial = {17, 17};
+    cc.kernel = {3, 3};
+    cc.pads = {1, 1, 1, 1};
+    OneNode c = conv_node(cc, rng, /*eighths=*/false);
+    std::unique_ptr<Kernel> k = choose(c);
+    ASSERT_EQ(k->name(), oc == 64 ? "dnnl-conv-wino-f32" : "dnnl-conv-f32");
+    Tensor want = run_reference(c);
+    Tensor got = run_with(c, [&](OpContext& ctx) { k->run(ctx); });
+    // Summation-order error scales with the partial sums (here 576 products), not with a result that cancels to near
+    // zero: the absolute tolerance is taken relative to the output's magnitude.
+    float scale = 1.f;
+    for (float v : want.span<float>()) scale = std::max(scale, std::fabs(v));
+    EXPECT_TRUE(close(want, got, 1e-4, 1e-5 * scale)) << "output magnitude " << scale << ", " << k->name();
+  }
+}
+
+TEST(DnnlConv, WinogradOnlyForUnitStride3x3WithEnoughChannels) {
+  std::mt19937 rng(8);
+  auto base = [] {
+    ConvCase cc;
+    cc.channels = 32;
+    cc.out_channels = 48;
+    cc.spatial = {9, 10};
+    cc.kernel = {3, 3};
+    cc.pads = {1, 1, 1, 1};
+    return cc;
+  };
+  // Winograd rounds differently from a direct sum (its transforms add and subtract input tiles): its error scales
+  // with the output's magnitude, not with each element, so the tolerance does too.
+  auto expect_winograd = [&](const ConvCase& cc) {
+    SCOPED_TRACE(cc.str());
+    OneNode c = conv_node(cc, rng);
+    std::unique_ptr<Kernel> k = choose(c);
+    ASSERT_EQ(k->name(), "dnnl-conv-wino-f32");
+    Tensor want = run_reference(c);
+    float scale = 1.f;
+    for (float v : want.span<float>()) scale = std::max(scale, std::fabs(v));
+    for (int threads : {1, 2}) {
+      Tensor got = run_with(c, [&](OpContext& ctx) { k->run(ctx); }, threads);
+      EXPECT_TRUE(close(want, got, 1e-4, 1e-5 * scale)) << "threads " << threads << ", output magnitude " << scale;
+    }
+  };
+  ConvCase wino = base();
+  expect_winograd(wino);
+  wino.batch = 2;
+  wino.bias = false;
+  wino.pads = {0, 1, 1, 0};
+  expect_winograd(wino);
+  std::vector<ConvCase> direct(6, base());
+  direct[0].strides = {2, 2};
+  direct[1].kernel = {5, 5};
+  direct[1].pads = {2, 2, 2, 2};
+  direct[2].group = 2;
+  direct[3].channels = 16;
+  direct[4].dilations = {2, 2};
+  direct[4].pads = {2, 2, 2, 2};
+  direct[5].spatial = {3, 3};  // a 3x3 output: transforms cost more than they save
+  for (const ConvCase& cc : direct) expect_matches_reference(conv_node(cc, rng), "dnnl-conv-f32", cc.str());
 }
 
 TEST(DnnlConv, RefusesWhatItCannotRun) {

@@ -208,6 +208,23 @@ TEST(RuntimeLowering, DoesNotFuseValuesOthersStillRead) {
   expect_matches_reference(m, {1, 8, 6, 6});
 }
 
+TEST(RuntimeLowering, WinogradConvsInAChannelsLastResidualBlock) {
+  // ResNet basic block at 64 channels: its 3x3 convolutions run Winograd (reordering to oneDNN's blocked layout
+  // inside the kernel) with the fused Relu and, where oneDNN takes it, the residual; the rest stays channels-last.
+  Builder b({1, 64, 12, 12});
+  std::string a = b.op("Relu", {b.bn(b.conv("x", 64, 64, 3, 1, false), 64)});
+  std::string c = b.bn(b.conv(a, 64, 64, 3), 64);
+  std::string y = b.op("Relu", {b.op("Add", {c, "x"})});
+  Model m = b.finish({b.conv(y, 64, 8, 1)});
+  Session sess(m, {.threads = 1});
+  std::mt19937 rng(6);
+  const Plan& p = sess.plan_for({Value::of(random_tensor({1, 64, 12, 12}, rng))});
+  int wino = 0;
+  for (const PlanStep& st : p.steps) wino += st.kernel->name().find("-wino-") != std::string::npos;
+  EXPECT_GE(wino, 1);
+  expect_matches_reference(m, {1, 64, 12, 12});
+}
+
 TEST(RuntimeLowering, ConvTransposeWithBiasBetweenConvsRunsChannelsLast) {
   // conv -> ConvTranspose + BN (a bias once folded) -> conv: the transpose runs channels-last and adds its bias
   // itself, split over 2 threads at this size.

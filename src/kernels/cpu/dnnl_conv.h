@@ -10,7 +10,12 @@ class DnnlConvKernel final : public DnnlWeightedKernel {
   // Throws hone::Error or dnnl::error when the node cannot run on oneDNN (see conv_supported).
   explicit DnnlConvKernel(const KernelQuery& q, PostOps post_ops = {});
   ~DnnlConvKernel() override;
-  std::string name() const override { return "dnnl-conv-f32" + post_ops_suffix(post_ops_); }
+  std::string name() const override {
+    return std::string(winograd_ ? "dnnl-conv-wino-f32" : "dnnl-conv-f32") + post_ops_suffix(post_ops_);
+  }
+
+ private:
+  bool winograd_ = false;
 };
 
 // Whether a Conv node can use DnnlConvKernel: float32, concrete input shape, constant weights and bias, valid
