@@ -3,39 +3,53 @@
 #include <omp.h>
 #include <sched.h>
 
+#include <algorithm>
+#include <bitset>
 #include <chrono>
 #include <vector>
 
 namespace hone {
 
-std::vector<int> spread_targets(const std::vector<int>& cpus, const cpu_set_t& allowed) {
+void spread_targets(const int* cpus, int n, const cpu_set_t& allowed, int* target) {
   // Keep the first thread found on each CPU (the master first: its CPU holds the caller's cache), move the others
   // to allowed CPUs no team thread is on; with more threads than CPUs, the surplus stays where it is.
-  std::vector<int> target(cpus.size(), -1);
-  std::vector<bool> used(CPU_SETSIZE, false), keep(cpus.size(), false);
-  for (size_t t = 0; t < cpus.size(); ++t) {
+  std::bitset<CPU_SETSIZE> used;
+  std::bitset<kMaxSpreadThreads> keep;
+  for (int t = 0; t < n; ++t) {
+    target[t] = -1;
     int c = cpus[t];
     if (c < 0 || c >= CPU_SETSIZE || used[static_cast<size_t>(c)]) continue;
     used[static_cast<size_t>(c)] = true;
-    keep[t] = true;
+    keep[static_cast<size_t>(t)] = true;
   }
   int next = 0;
-  for (size_t t = 0; t < cpus.size(); ++t) {
-    if (keep[t]) continue;
+  for (int t = 0; t < n; ++t) {
+    if (keep[static_cast<size_t>(t)]) continue;
     while (next < CPU_SETSIZE && (used[static_cast<size_t>(next)] || !CPU_ISSET(next, &allowed))) ++next;
     if (next == CPU_SETSIZE) break;
     used[static_cast<size_t>(next)] = true;
     target[t] = next;
   }
+}
+
+std::vector<int> spread_targets(const std::vector<int>& cpus, const cpu_set_t& allowed) {
+  int n = std::min(static_cast<int>(cpus.size()), kMaxSpreadThreads);
+  std::vector<int> target(static_cast<size_t>(n), -1);
+  spread_targets(cpus.data(), n, allowed, target.data());
   return target;
 }
 
 SpreadResult spread_omp_threads(int threads) {
+  // Nothing here allocates: it runs at the start of runs, which must not (tests/unit/run_alloc_test.cc).
   SpreadResult r;
-  if (threads <= 1 || omp_in_parallel() || omp_get_proc_bind() != omp_proc_bind_false) return r;
+  if (threads <= 1 || threads > kMaxSpreadThreads || omp_in_parallel() ||
+      omp_get_proc_bind() != omp_proc_bind_false)
+    return r;
   cpu_set_t allowed;
   if (sched_getaffinity(0, sizeof(allowed), &allowed) != 0 || CPU_COUNT(&allowed) < 2) return r;
-  std::vector<int> cpu(static_cast<size_t>(threads), -1), target;
+  std::array<int, kMaxSpreadThreads> cpu, target;
+  cpu.fill(-1);
+  target.fill(-1);
   int team = 0, moved = 0;
 #pragma omp parallel num_threads(threads) reduction(+ : moved)
   {
@@ -45,10 +59,9 @@ SpreadResult spread_omp_threads(int threads) {
 #pragma omp single
     {
       team = omp_get_num_threads();
-      cpu.resize(static_cast<size_t>(team));
-      target = spread_targets(cpu, allowed);
+      spread_targets(cpu.data(), team, allowed, target.data());
     }
-    int want = me < target.size() ? target[me] : -1;
+    int want = target[me];
     if (want >= 0) {
       cpu_set_t own, one;
       if (sched_getaffinity(0, sizeof(own), &own) == 0 && CPU_ISSET(want, &own)) {
@@ -66,7 +79,7 @@ SpreadResult spread_omp_threads(int threads) {
   }
   r.threads = team;
   r.moved = moved;
-  r.cpus = std::move(cpu);
+  r.cpus = cpu;
   return r;
 }
 

@@ -17,18 +17,24 @@
 
 #include <sched.h>
 
+#include <array>
 #include <vector>
 
 namespace hone {
 
+inline constexpr int kMaxSpreadThreads = 256;  // larger teams are left to the scheduler
+
 struct SpreadResult {
   int threads = 0;  // team threads inspected
   int moved = 0;    // threads moved to another CPU
-  std::vector<int> cpus;  // where each team thread was when the region ended (the scheduler may move them later)
+  // Where each team thread (the first `threads`) was when the region ended (the scheduler may move them later).
+  std::array<int, kMaxSpreadThreads> cpus{};
 };
 
-// For each team thread (cpus[t]: the CPU it is on), the CPU to move it to, or -1 to leave it where it is.
-std::vector<int> spread_targets(const std::vector<int>& cpus, const cpu_set_t& allowed);
+// For each team thread t < n (cpus[t]: the CPU it is on), target[t]: the CPU to move it to, or -1 to leave it where
+// it is. n <= kMaxSpreadThreads. Allocates nothing.
+void spread_targets(const int* cpus, int n, const cpu_set_t& allowed, int* target);
+std::vector<int> spread_targets(const std::vector<int>& cpus, const cpu_set_t& allowed);  // the same, for tests
 
 // Runs one parallel region of `threads` threads on the calling thread's OpenMP team and spreads it.
 SpreadResult spread_omp_threads(int threads);
