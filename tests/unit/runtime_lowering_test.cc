@@ -7,6 +7,7 @@
 
 #include "hone/hone.h"
 #include "passes/pass.h"
+#include "kernels/cpu/dnnl_conv.h"
 #include "passes/runtime_lowering.h"
 #include "runtime/plan.h"
 
@@ -223,6 +224,28 @@ TEST(RuntimeLowering, WinogradConvsInAChannelsLastResidualBlock) {
   for (const PlanStep& st : p.steps) wino += st.kernel->name().find("-wino-") != std::string::npos;
   EXPECT_GE(wino, 1);
   expect_matches_reference(m, {1, 64, 12, 12});
+}
+
+TEST(RuntimeLowering, NarrowChannelsLastConvsEitherWay) {
+  // A conv with fewer than 16 output channels (here from a single-channel input, read in place either way) between
+  // channels-last steps: oneDNN's channels-last kernel, or its blocked kernel with a reorder back. The kernel times
+  // both at plan time; here each is forced.
+  for (int choice : {1, 2}) {
+    SCOPED_TRACE(choice);
+    dnnl_cpu::force_narrow_conv_choice(choice);
+    Builder b({2, 1, 20, 22});
+    std::string a = b.op("Relu", {b.conv("x", 1, 6, 5)});
+    std::string c = b.conv(b.conv(a, 6, 16, 3), 16, 16, 1);
+    Model m = b.finish({b.op("Relu", {c})});
+    Session sess(m, {.threads = 2});
+    std::mt19937 rng(6);
+    const Plan& p = sess.plan_for({Value::of(random_tensor({2, 1, 20, 22}, rng))});
+    ASSERT_FALSE(p.steps.empty());
+    EXPECT_EQ(p.steps[0].node->op_type, "FusedConv");
+    EXPECT_EQ(p.steps[0].kernel->reorders(), choice == 1 ? 0 : 1);
+    expect_matches_reference(m, {2, 1, 20, 22});
+  }
+  dnnl_cpu::force_narrow_conv_choice(0);
 }
 
 TEST(RuntimeLowering, ConvTransposeWithBiasBetweenConvsRunsChannelsLast) {

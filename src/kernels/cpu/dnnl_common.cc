@@ -1,5 +1,8 @@
 #include "kernels/cpu/dnnl_common.h"
 
+#include <algorithm>
+#include <chrono>
+
 #include <omp.h>
 
 #include "core/foreign_alloc.h"
@@ -204,7 +207,7 @@ DnnlWeightedKernel::~DnnlWeightedKernel() = default;
 void DnnlWeightedKernel::bind_constants_and_io(const KernelQuery& q, const Shape& x, const Shape& y,
                                                const dnnl::memory::desc& user_w, const dnnl::memory::desc& prim_w,
                                                int64_t bias_len, const dnnl::memory::desc& prim_src,
-                                               const dnnl::memory::desc& prim_dst) {
+                                               const dnnl::memory::desc& prim_dst, const dnnl::memory::desc* user_src) {
   in_shape_ = x;
   out_shape_ = y;
   prim_.set_constant(DNNL_ARG_WEIGHTS, pack_constant(q.input_constants[1]->data<float>(), user_w.dims(), user_w, prim_w));
@@ -212,12 +215,28 @@ void DnnlWeightedKernel::bind_constants_and_io(const KernelQuery& q, const Shape
     dnnl::memory::desc bd({bias_len}, dnnl::memory::data_type::f32, dnnl::memory::format_tag::a);
     prim_.set_constant(DNNL_ARG_BIAS, pack_constant(q.input_constants[2]->data<float>(), bd.dims(), bd, bd));
   }
-  src_ = prim_.add_input(DNNL_ARG_SRC, activation_desc(x, q.layout), prim_src);
+  src_ = prim_.add_input(DNNL_ARG_SRC, user_src ? *user_src : activation_desc(x, q.layout), prim_src);
   dst_ = prim_.add_output(DNNL_ARG_DST, activation_desc(y, q.layout), prim_dst);
 }
 
 void DnnlWeightedKernel::bind_residual(const dnnl::memory::desc& d) {
   res_ = prim_.add_input(DNNL_ARG_ATTR_MULTIPLE_POST_OP(residual_index(post_ops_)) | DNNL_ARG_SRC_1, d, d);
+}
+
+double DnnlWeightedKernel::time_execution(int reps) {
+  std::vector<float> x(static_cast<size_t>(shape_numel(in_shape_))), y(static_cast<size_t>(shape_numel(out_shape_)));
+  std::vector<float> z(res_ >= 0 ? y.size() : 0);
+  prim_.bind(src_, x.data());
+  prim_.bind(dst_, y.data());
+  if (res_ >= 0) prim_.bind(res_, z.data());
+  std::vector<double> ms;
+  for (int i = 0; i <= reps; ++i) {  // the first run warms caches and is not counted
+    auto t0 = std::chrono::steady_clock::now();
+    prim_.execute(threads_);
+    if (i > 0) ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
+  std::sort(ms.begin(), ms.end());
+  return ms.empty() ? 0.0 : ms[ms.size() / 2];
 }
 
 void DnnlWeightedKernel::run(OpContext& ctx) {

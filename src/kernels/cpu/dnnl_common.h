@@ -129,12 +129,16 @@ class DnnlWeightedKernel : public Kernel {
  protected:
   explicit DnnlWeightedKernel(PostOps post_ops) : post_ops_(std::move(post_ops)) {}
   // Packs the weights from their ONNX layout `user_w` into the primitive's `prim_w`, the bias (`bias_len` channels;
-  // 0 for none), and registers the activation input `x` and output `y` with the primitive's src/dst layouts.
+  // 0 for none), and registers the activation input `x` and output `y` with the primitive's src/dst layouts. The
+  // input is bound as `user_src` when given (bytes the same as the layout's), else as the query's layout says.
   void bind_constants_and_io(const KernelQuery& q, const Shape& x, const Shape& y, const dnnl::memory::desc& user_w,
                              const dnnl::memory::desc& prim_w, int64_t bias_len, const dnnl::memory::desc& prim_src,
-                             const dnnl::memory::desc& prim_dst);
+                             const dnnl::memory::desc& prim_dst, const dnnl::memory::desc* user_src = nullptr);
   // Input 3 of a fused op, added to the result by the residual post-op (see make_attr).
   void bind_residual(const dnnl::memory::desc& d);
+  // Plan time: the median of `reps` executions on zero-filled scratch tensors, in milliseconds, for kernels that
+  // choose between primitives by measuring them (after bind_constants_and_io / bind_residual).
+  double time_execution(int reps);
   PostOps post_ops_;
   PreparedPrimitive prim_;
   int threads_ = 0;  // fixed at creation (threads_for_work); 0: the session's

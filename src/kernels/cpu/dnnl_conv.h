@@ -18,6 +18,11 @@ class DnnlConvKernel final : public DnnlWeightedKernel {
   bool winograd_ = false;
 };
 
+// For narrow outputs (fewer than 16 channels) in channels-last, the kernel times oneDNN's channels-last kernel against
+// its blocked one (plus a reorder back) at plan time and keeps the faster. Tests force either: 1 channels-last,
+// 2 blocked, 0 (default) measure.
+void force_narrow_conv_choice(int choice);
+
 // Whether a Conv node can use DnnlConvKernel: float32, concrete input shape, constant weights and bias, valid
 // attributes, and a primitive oneDNN can build.
 bool conv_supported(const KernelQuery& q);
