@@ -136,8 +136,9 @@ class DnnlWeightedKernel : public Kernel {
                              const dnnl::memory::desc& prim_dst, const dnnl::memory::desc* user_src = nullptr);
   // Input 3 of a fused op, added to the result by the residual post-op (see make_attr).
   void bind_residual(const dnnl::memory::desc& d);
-  // Plan time: the median of `reps` executions on zero-filled scratch tensors, in milliseconds, for kernels that
-  // choose between primitives by measuring them (after bind_constants_and_io / bind_residual).
+  // Plan time: the fastest of `reps` executions on zero-filled scratch tensors (after one untimed run), in
+  // milliseconds, for kernels that choose between primitives by measuring them (after bind_constants_and_io /
+  // bind_residual).
   double time_execution(int reps);
   PostOps post_ops_;
   PreparedPrimitive prim_;
