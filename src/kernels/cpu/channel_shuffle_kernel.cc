@@ -2,6 +2,7 @@
 // per channel. Channels-last: each pixel's C channels are permuted in place of the reference's plane copies, so that
 // ShuffleNet's chains of channels-last convolutions run without layout transforms.
 #include <cstring>
+#include <vector>
 
 #include "kernels/cpu/kernel_helpers.h"
 #include "runtime/kernel.h"
@@ -10,13 +11,18 @@ namespace hone {
 namespace {
 
 // Below this many elements a shuffle is a few microseconds: one thread.
-constexpr int64_t kMinParallelElements = 256 * 1024;
+constexpr int64_t kMinParallelElements = 64 * 1024;
 
 class ChannelShuffleKernel final : public Kernel {
  public:
   ChannelShuffleKernel(Shape shape, int64_t group, Layout layout, int threads)
       : shape_(std::move(shape)), group_(group), layout_(layout),
-        threads_(shape_numel(shape_) >= kMinParallelElements ? threads : 1) {}
+        threads_(shape_numel(shape_) >= kMinParallelElements ? threads : 1) {
+    // Channels-last: output channel o of a pixel reads input channel from_[o]; writes stay sequential and the reads
+    // stay within the pixel's row of C floats (in L1).
+    const int64_t c = shape_[1], per = c / group_;
+    for (int64_t o = 0; o < c; ++o) from_.push_back(static_cast<int32_t>((o % group_) * per + o / group_));
+  }
 
   void run(OpContext& ctx) override {
     const Tensor& x = ctx.input(0);
@@ -28,12 +34,12 @@ class ChannelShuffleKernel final : public Kernel {
     float* dst = y.data<float>();
     const int64_t n = shape_[0], c = shape_[1], hw = shape_[2] * shape_[3], g = group_, per = c / g;
     if (layout_ == Layout::ChannelsLast) {
+      const int32_t* from = from_.data();
       cpu::parallel_chunks(n * hw, 64, threads_, [&](int64_t b, int64_t e) {
         for (int64_t p = b; p < e; ++p) {
           const float* s = src + p * c;
           float* d = dst + p * c;
-          for (int64_t i = 0; i < g; ++i)
-            for (int64_t j = 0; j < per; ++j) d[j * g + i] = s[i * per + j];
+          for (int64_t o = 0; o < c; ++o) d[o] = s[from[o]];
         }
       }, 1);
     } else {
@@ -55,6 +61,7 @@ class ChannelShuffleKernel final : public Kernel {
   int64_t group_;
   Layout layout_;
   int threads_;
+  std::vector<int32_t> from_;
 };
 
 std::optional<Shape> shuffle_shape(const KernelQuery& q) {
