@@ -251,8 +251,10 @@ TEST_F(CliInspect, FashionMnistCnn) {
   std::string fx = std::string(HONE_SOURCE_DIR) + "/tests/fixtures/fashion_mnist_cnn.onnx";
   json j = inspect_json(fx, {"--shape", "input=8x1x28x28"});
   EXPECT_EQ(j["op_histogram"]["Conv"], 2);
+  // The conv's output is fused away in the runtime's lowered graph (BatchNormalization folds into it): inspect
+  // still reports the model's own nodes.
   const json& conv1 = *node(j, "/conv1/Conv");
-  if (conv1["bound"] == "unknown") GTEST_SKIP() << "Conv not supported yet";
+  EXPECT_NE(conv1["bound"], "unknown");
   EXPECT_EQ(conv1["output_shapes"], json::parse("[[8, 6, 28, 28]]"));
   EXPECT_EQ(conv1["macs"], 8 * 6 * 28 * 28 * 25);
   EXPECT_EQ((*node(j, "/fc1/Gemm"))["macs"], 8 * 400 * 120);

@@ -116,31 +116,30 @@ int inspect_model(const InspectOptions& o) {
   bool defaulted = std::any_of(notes.begin(), notes.end(), [](const std::string& n) { return n.find("set to 1") != n.npos; });
   if (defaulted) notes.push_back("give other sizes with --shape NAME=D0xD1x...");
 
-  // Types and constants from the plan when the model can be planned; else inference alone (unsupported ops leave
-  // their outputs unknown) so that inspection still works on models Hone cannot run yet.
+  // Per-node types and constants come from inference on the model's own graph (the plan describes the graph as
+  // lowered for the runtime, where fused values no longer exist); the plan gives the memory figures when the model
+  // can be planned. Unsupported ops leave their outputs unknown, so inspection still works on models Hone cannot run.
   std::optional<Session> session;
   const Plan* plan = nullptr;
-  GraphTypes fallback;
-  const GraphTypes* types = nullptr;
+  GraphTypes inferred;
   std::string plan_problem;
   try {
     if (!feeds_ok) fail("not every input has a concrete type");
     session.emplace(model, SessionOptions{.threads = 1});
     plan = &session->plan_for(feeds);
-    types = &plan->types;
   } catch (const std::exception& e) {
     plan_problem = e.what();
-    try {
-      InferOptions io;
-      io.opset = [&model](const std::string& d) { return model.opset(d); };
-      io.throw_on_unsupported = false;
-      fallback = infer_graph(g, io, input_types);
-    } catch (const std::exception& e2) {
-      notes.push_back(fmt::format("shape inference failed: {}", e2.what()));
-    }
-    types = &fallback;
     notes.push_back(fmt::format("no memory plan: {}", plan_problem));
   }
+  try {
+    InferOptions io;
+    io.opset = [&model](const std::string& d) { return model.opset(d); };
+    io.throw_on_unsupported = false;
+    inferred = infer_graph(g, io, input_types);
+  } catch (const std::exception& e) {
+    notes.push_back(fmt::format("shape inference failed: {}", e.what()));
+  }
+  const GraphTypes* types = &inferred;
   std::unordered_map<std::string, const TypeInfo*> declared;
   for (const ValueInfo& v : g.value_info) declared[v.name] = &v.type;
   for (const ValueInfo& v : g.outputs) declared[v.name] = &v.type;
