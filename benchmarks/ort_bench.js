@@ -10,6 +10,7 @@
 'use strict';
 const path = require('path');
 const ort = require('onnxruntime-node');
+const { rng } = require('../tests/peer/rng');
 const { readNpy, writeNpy } = require('../tests/peer/npy');
 
 const TYPED = {
@@ -50,18 +51,6 @@ function parseArgs(argv) {
   for (const k of ['threads', 'warmup', 'iterations'])
     if (!Number.isInteger(o[k]) || o[k] < (k === 'warmup' ? 0 : 1)) throw new Error(`bad --${k}`);
   return o;
-}
-
-// mulberry32: a small seeded generator; the same seed gives the same inputs on every run.
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function percentile(sorted, p) {

@@ -8,6 +8,7 @@
 // output names, types or shapes differ; 2 on bad usage.
 'use strict';
 const ort = require('onnxruntime-node');
+const { rng } = require('./rng');
 
 function usage(msg) {
   if (msg) console.error(`ort_agree: ${msg}`);
@@ -41,18 +42,6 @@ function parseArgs(argv) {
   }
   if (o.files.length !== 2) usage('expected ORIGINAL and OPTIMIZED');
   return o;
-}
-
-// mulberry32: a small seeded generator, so that a seed gives the same inputs on every machine.
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 // 3 significant digits, in exponent form when small or large.
