@@ -94,6 +94,9 @@ void expect_matches_reference(const OneNode& c, const std::string& want_kernel, 
   // is still tested on those shapes, created directly.
   if (k->name().rfind("gemv-f32-", 0) == 0 && want_kernel.rfind("dnnl-", 0) == 0)
     k = std::make_unique<dnnl_cpu::DnnlMatMulKernel>(*make_query(c).q);
+  // Likewise the small-channel direct conv for 1-4 input and 1-16 output channels (kernels_conv_small_test.cc).
+  if (k->name().rfind("conv-small-f32", 0) == 0 && want_kernel.rfind("dnnl-", 0) == 0)
+    k = std::make_unique<dnnl_cpu::DnnlConvKernel>(*make_query(c).q);
   ASSERT_EQ(k->name(), want_kernel);
   Tensor want = run_reference(c);
   for (int threads : {1, 2}) {

@@ -227,24 +227,30 @@ TEST(RuntimeLowering, WinogradConvsInAChannelsLastResidualBlock) {
 }
 
 TEST(RuntimeLowering, NarrowChannelsLastConvsEitherWay) {
-  // A conv with fewer than 16 output channels (here from a single-channel input, read in place either way) between
-  // channels-last steps: oneDNN's channels-last kernel, or its blocked kernel with a reorder back. The kernel times
-  // both at plan time; here each is forced.
-  for (int choice : {1, 2}) {
-    SCOPED_TRACE(choice);
-    dnnl_cpu::force_narrow_conv_choice(choice);
-    Builder b({2, 1, 20, 22});
-    std::string a = b.op("Relu", {b.conv("x", 1, 6, 5)});
-    std::string c = b.conv(b.conv(a, 6, 16, 3), 16, 16, 1);
-    Model m = b.finish({b.op("Relu", {c})});
-    Session sess(m, {.threads = 2});
-    std::mt19937 rng(6);
-    const Plan& p = sess.plan_for({Value::of(random_tensor({2, 1, 20, 22}, rng))});
-    ASSERT_FALSE(p.steps.empty());
-    EXPECT_EQ(p.steps[0].node->op_type, "FusedConv");
-    EXPECT_EQ(p.steps[0].kernel->reorders(), choice == 1 ? 0 : 1);
-    expect_matches_reference(m, {2, 1, 20, 22});
-  }
+  // A conv with fewer than 16 output channels (here from a single-channel input, which the blocked kernel reads in
+  // place; 9x9, past what the small-channel direct kernel takes) between channels-last steps: oneDNN's
+  // channels-last kernel, or its blocked kernel with a reorder back. The kernel times both at plan time; here each
+  // is forced.
+  for (int64_t ic : {1})
+    for (int choice : {1, 2}) {
+      SCOPED_TRACE(fmt::format("ic {} choice {}", ic, choice));
+      dnnl_cpu::force_narrow_conv_choice(choice);
+      Builder b({2, ic, 20, 22});
+      std::string a = b.op("Relu", {b.conv("x", ic, 6, ic == 1 ? 9 : 5)});  // 9x9: past the small kernel's 7x7
+      std::string c = b.conv(b.conv(a, 6, 16, 3), 16, 16, 1);
+      Model m = b.finish({b.op("Relu", {c})});
+      Session sess(m, {.threads = 2});
+      std::mt19937 rng(6);
+      const Plan& p = sess.plan_for({Value::of(random_tensor({2, ic, 20, 22}, rng))});
+      const PlanStep* first = nullptr;
+      for (const PlanStep& st : p.steps)
+        if (st.node->op_type == "FusedConv" && !first) first = &st;
+      ASSERT_NE(first, nullptr);
+      EXPECT_EQ(first->kernel->name().rfind("dnnl-conv-f32", 0), 0u) << first->kernel->name();
+      if (choice == 1) EXPECT_EQ(first->kernel->reorders(), 0);
+      else EXPECT_EQ(first->kernel->reorders(), 1);  // the output
+      expect_matches_reference(m, {2, ic, 20, 22});
+    }
   dnnl_cpu::force_narrow_conv_choice(0);
 }
 
