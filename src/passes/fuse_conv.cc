@@ -12,6 +12,7 @@
 
 #include "ops/hone/fused_conv.h"
 #include "passes/pass.h"
+#include "passes/weight_folding.h"
 
 namespace hone {
 namespace {
@@ -251,13 +252,7 @@ class ConvFuser {
     return true;
   }
 
-  std::string fresh(const std::string& base, const Tensor& value) {
-    std::string name = base;
-    for (int i = 1; g_.initializers.count(name) || ctx_.types.types.count(name); ++i) name = base + "_" + std::to_string(i);
-    g_.initializers[name] = value;
-    ctx_.types.constants[name] = value;
-    return name;
-  }
+  std::string fresh(const std::string& base, const Tensor& value) { return folding::add_initializer(g_, ctx_, base, value); }
 
   Graph& g_;
   PassContext& ctx_;
