@@ -153,21 +153,19 @@ std::unique_ptr<Kernel> make_small_conv(const KernelQuery& q) {
 }
 bool small_conv_applies(const KernelQuery& q) { return small_conv(q).has_value(); }
 
-HONE_REGISTER_KERNEL({.op = "Conv",
-                      .name = "conv-small-f32",
-                      .priority = 20,
-                      .applies = small_conv_applies,
-                      .create = make_small_conv,
-                      .channels_last = small_conv_applies,
-                      .prefers_channels_last = true});
-HONE_REGISTER_KERNEL({.domain = "hone",
-                      .op = "FusedConv",
-                      .name = "conv-small-f32",
-                      .priority = 20,
-                      .applies = small_conv_applies,
-                      .create = make_small_conv,
-                      .channels_last = small_conv_applies,
-                      .prefers_channels_last = true});
+// The same kernel for a model's Conv and for the runtime's fused hone.FusedConv.
+KernelFactory small_conv_factory(std::string domain, std::string op) {
+  return {.domain = std::move(domain),
+          .op = std::move(op),
+          .name = "conv-small-f32",
+          .priority = 20,
+          .applies = small_conv_applies,
+          .create = make_small_conv,
+          .channels_last = small_conv_applies,
+          .prefers_channels_last = true};
+}
+const KernelRegistrar kSmallConvKernel{small_conv_factory("", "Conv")};
+const KernelRegistrar kSmallFusedConvKernel{small_conv_factory("hone", "FusedConv")};
 
 }  // namespace
 }  // namespace hone

@@ -203,27 +203,20 @@ DnnlConvKernel::DnnlConvKernel(const KernelQuery& q, PostOps post_ops) : DnnlWei
 
 DnnlConvKernel::~DnnlConvKernel() = default;
 
-HONE_REGISTER_KERNEL({.op = "Conv",
-                      .name = "dnnl-conv-f32",
-                      .priority = 10,
-                      .applies = conv_supported,
-                      .create = [](const KernelQuery& q) -> std::unique_ptr<Kernel> {
-                        return std::make_unique<DnnlConvKernel>(q);
-                      },
-                      .channels_last = [](const KernelQuery& q) { return q.input_types[0]->shape->size() == 4 &&
-                                                                         conv_supported(q); },
-                      .prefers_channels_last = true});
-
-HONE_REGISTER_KERNEL({.domain = "hone",
-                      .op = "FusedConv",
-                      .name = "dnnl-conv-f32",
-                      .priority = 10,
-                      .applies = conv_supported,
-                      .create = [](const KernelQuery& q) -> std::unique_ptr<Kernel> {
-                        return std::make_unique<DnnlConvKernel>(q);
-                      },
-                      .channels_last = [](const KernelQuery& q) { return q.input_types[0]->shape->size() == 4 &&
-                                                                         conv_supported(q); },
-                      .prefers_channels_last = true});
+namespace {
+// The same kernel for a model's Conv and for the runtime's fused hone.FusedConv.
+KernelFactory conv_factory(std::string domain, std::string op) {
+  return {.domain = std::move(domain),
+          .op = std::move(op),
+          .name = "dnnl-conv-f32",
+          .priority = 10,
+          .applies = conv_supported,
+          .create = [](const KernelQuery& q) -> std::unique_ptr<Kernel> { return std::make_unique<DnnlConvKernel>(q); },
+          .channels_last = [](const KernelQuery& q) { return q.input_types[0]->shape->size() == 4 && conv_supported(q); },
+          .prefers_channels_last = true};
+}
+const KernelRegistrar kConvKernel{conv_factory("", "Conv")};
+const KernelRegistrar kFusedConvKernel{conv_factory("hone", "FusedConv")};
+}  // namespace
 
 }  // namespace hone::dnnl_cpu
