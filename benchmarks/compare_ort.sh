@@ -3,6 +3,10 @@
 #
 #   benchmarks/compare_ort.sh [--models all|quick|NAME,NAME...] [--threads 1,2] [--reps 5] [--warmup 3]
 #                             [--iterations 20] [--hone build/hone] [--raw FILE.tsv] [--list]
+#                             [--model NAME=FILE.onnx:SHAPE]...
+#
+# --model adds a model to the catalog (e.g. a quantized file) and to the models measured; with --models left at its
+# default, only the --model ones are measured.
 #
 # For every model and thread count: one set of seeded random inputs is made (by ort_bench.js, saved as .npy) and fed
 # to both engines. Then REPS repetitions, ALTERNATING Hone and ORT (Hone first, then ORT, then Hone, ...), each a
@@ -42,7 +46,7 @@ fmnist_mlp_b1|tests/fixtures/fashion_mnist_mlp.onnx|1x784
 fmnist_mlp_b64|tests/fixtures/fashion_mnist_mlp.onnx|64x784"
 quick="paddleocr_cls,oww_melspectrogram,oww_embedding,oww_hey_jarvis,squeezenet,fmnist_cnn_b1,fmnist_cnn_b64,fmnist_mlp_b1,fmnist_mlp_b64"
 
-models=all threads=1,2 reps=5 warmup=3 iterations=20 hone=build/hone raw=""
+models="" threads=1,2 reps=5 warmup=3 iterations=20 hone=build/hone raw="" extra=""
 usage() { sed -n '4,6p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -53,6 +57,13 @@ while [ $# -gt 0 ]; do
     --iterations) iterations=$2; shift 2 ;;
     --hone) hone=$2; shift 2 ;;
     --raw) raw=$2; shift 2 ;;
+    --model)
+      spec=$2; shift 2
+      [[ "$spec" =~ ^([A-Za-z0-9_.-]+)=(.+):([0-9x]+)$ ]] ||
+        { echo "compare_ort: --model wants NAME=FILE.onnx:SHAPE (e.g. det_int8=det.int8.onnx:1x3x640x640), got '$spec'" >&2; exit 2; }
+      catalog="$catalog
+${BASH_REMATCH[1]}|${BASH_REMATCH[2]}|${BASH_REMATCH[3]}"
+      extra="${extra:+$extra,}${BASH_REMATCH[1]}" ;;
     --list) echo "$catalog" | cut -d'|' -f1,3 | tr '|' ' '; echo "quick: $quick"; exit 0 ;;
     -h|--help) usage ;;
     *) echo "compare_ort: unknown option '$1'" >&2; usage ;;
@@ -61,6 +72,7 @@ done
 [ -x "$hone" ] || { echo "compare_ort: no hone program at $hone (build it, or pass --hone PATH)" >&2; exit 1; }
 [ -d node_modules/onnxruntime-node ] || { echo "compare_ort: node_modules/onnxruntime-node missing (run scripts/install_deps.sh)" >&2; exit 1; }
 [ "$reps" -ge 1 ] 2>/dev/null || { echo "compare_ort: --reps must be a positive integer" >&2; exit 2; }
+[ -n "$models" ] || models=${extra:-all}
 case "$models" in all) models=$(echo "$catalog" | cut -d'|' -f1 | paste -sd,) ;; quick) models=$quick ;; esac
 
 work=$(mktemp -d)
