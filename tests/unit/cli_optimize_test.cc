@@ -87,6 +87,32 @@ TEST_F(CliOptimize, WritesALoadableModelWithTheSameOutputsAndTheModelsFields) {
   EXPECT_EQ(read_text_file(model_), model_bytes_);
 }
 
+TEST_F(CliOptimize, OpsetRaisesTheModelsOpsetAndRewritesChangedOps) {
+  // An opset-9 Clip (min/max attributes) followed by a Softmax over two flattened dims: both change form at 11/13.
+  Model m = empty_model();
+  m.opset_import = {{"", 9}};
+  m.graph.inputs = {{"x", TypeInfo::tensor(DType::Float32, SymShape{2, 3, 4})}};
+  Node clip = make_node("Clip", {"x"}, {"c"}, "clip");
+  clip.attributes = {Attribute::of_float("min", -0.5f), Attribute::of_float("max", 0.5f)};
+  m.graph.nodes.push_back(clip);
+  m.graph.nodes.push_back(make_node("Softmax", {"c"}, {"y"}, "softmax"));  // axis 1: over dims 1 and 2
+  m.graph.outputs = {{"y", TypeInfo::tensor(DType::Float32)}};
+  std::string in = save_model(m, (dir_ / "old.onnx").string());
+  CliResult r = run_hone({"optimize", in, "-o", out_, "--opset", "13", "--passes", "eliminate-dead"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(contains(r.out, "opset: 9 -> 13 (2 nodes rewritten")) << r.out;
+  Model out = load_onnx_file(out_);
+  EXPECT_EQ(out.opset(""), 13);
+  EXPECT_FALSE(out.graph.nodes[0].has_attr("min"));
+  test::expect_same_outputs(m, out);
+  // Beyond what the converter knows: an error, nothing written.
+  fs::remove(out_);
+  r = run_hone({"optimize", in, "-o", out_, "--opset", "18"});
+  EXPECT_NE(r.status, 0);
+  EXPECT_TRUE(contains(r.err, "opset")) << r.err;
+  EXPECT_FALSE(fs::exists(out_));
+}
+
 TEST_F(CliOptimize, PassesRestrictsThePipeline) {
   CliResult r = optimize({"--passes", "fold-batchnorm"});
   ASSERT_EQ(r.status, 0) << r.err;

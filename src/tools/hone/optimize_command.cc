@@ -13,6 +13,7 @@
 #include "hone/hone.h"
 #include "ir/onnx/onnx_io.h"
 #include "passes/pass_manager.h"
+#include "passes/upgrade_opset.h"
 #include "tools/hone/commands.h"
 
 namespace hone::cli {
@@ -33,6 +34,7 @@ struct OptimizeCliOptions {
   bool list_passes = false;
   uint64_t seed = 0;
   double report_duration_s = 1.0;
+  int64_t opset = 0;  // 0: keep the model's
 };
 
 std::string known_pass_names() {
@@ -239,6 +241,14 @@ int optimize(const OptimizeCliOptions& o) {
     if (it != opt.input_shapes.end())
       fmt::print("input '{}': shape fixed to [{}] (was {})\n", v.name, shape_str(it->second), v.type.str());
   }
+  if (o.opset > 0) {
+    OpsetUpgrade up = upgrade_opset(m, o.opset);
+    if (up.from >= o.opset)
+      fmt::print("opset: already {} (--opset {} changes nothing)\n", up.from, o.opset);
+    else
+      fmt::print("opset: {} -> {} ({} node{} rewritten to the new form)\n", up.from, up.to, up.rewritten.size(),
+                 up.rewritten.size() == 1 ? "" : "s");
+  }
   auto t0 = Clock::now();
   OptimizeReport r = optimize_model(m, opt);
   double total_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
@@ -278,6 +288,11 @@ Command add_optimize_command(CLI::App& root) {
   app->add_option("--report-duration", o->report_duration_s, "Seconds of timed runs per measurement (default 1)")
       ->type_name("S")
       ->check(CLI::PositiveNumber);
+  app->add_option("--opset", o->opset,
+                  "Raise the ai.onnx opset to N first (7..17; ops whose form changed are rewritten, e.g. for "
+                  "per-channel quantization, which needs 13)")
+      ->type_name("N")
+      ->check(CLI::Range(1, 1000));
   app->add_flag("--force", o->force, "Overwrite OUT if it exists (never MODEL)");
   app->add_flag("--list-passes", o->list_passes, "Print the passes with a line each, in default order, and exit");
   app->callback([o] {
