@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "data/idx.h"
+#include "data/image_folder.h"
 #include "data/npy.h"
 #include "data/npz.h"
 
@@ -32,6 +33,8 @@ FileKind sniff(const std::string& path) {
   if (got >= 2 && b[0] == 0x1f && b[1] == 0x8b) return FileKind::Idx;  // gzip: IDX as (Fashion-)MNIST ships it
   if (got >= 4 && b[0] == 0 && b[1] == 0) return FileKind::Idx;
   if (got == 0) fail("{}: empty file", path);
+  if ((got >= 4 && std::memcmp(b, "\x89PNG", 4) == 0) || (got >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF))
+    fail("{}: a single image; a data set of images is a folder of them (give the folder)", path);
   fail("{}: not a .npy, .npz or IDX file (it starts with bytes {:02x} {:02x})", path, b[0], got > 1 ? b[1] : 0);
 }
 
@@ -198,7 +201,7 @@ class ArrayDataset : public Dataset {
 
 std::unique_ptr<Dataset> open_dataset(const std::string& path, const DataOptions& options) {
   std::error_code ec;
-  if (fs::is_directory(path, ec)) fail("{}: image folders are not supported yet", path);
+  if (fs::is_directory(path, ec)) return open_image_folder(path, options);
   auto [array, label] = read_array(path);
   return std::make_unique<ArrayDataset>(std::move(array), std::move(label), options);
 }
