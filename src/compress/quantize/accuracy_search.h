@@ -1,0 +1,69 @@
+// Accuracy-aware quantization: which layers must stay float for a target to hold.
+//
+// The metric is top-1 accuracy on labelled evaluation data (target: at most PCT points below fp32) or the SQNR of the
+// final outputs against fp32 on the calibration data (target: at least DB). When the fully quantized model misses it,
+// each quantized layer's sensitivity is measured "all but one": the model with every layer quantized except that
+// one. That measures exactly the choice the search then makes (the benefit of keeping one layer float while the
+// others stay quantized, including how its error grows through the layers after it), which quantizing one layer at a
+// time would only estimate. Layers are then kept float, most sensitive first, until the target holds; every step
+// is measured, and the report names each layer kept and the metric before and after it.
+#pragma once
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "compress/quantize/calibration.h"
+#include "compress/quantize/quant_plan.h"
+#include "ir/graph.h"
+
+namespace hone::data {
+class Dataset;
+}
+
+namespace hone::quant {
+
+struct AccuracyGoal {
+  enum class Kind { MaxAccuracyDrop, MinSqnr };
+  Kind kind = Kind::MinSqnr;
+  double value = 0;  // MaxAccuracyDrop: top-1 points (percent); MinSqnr: dB
+  const data::Dataset* eval = nullptr;           // MaxAccuracyDrop: the evaluation data
+  const std::vector<int64_t>* labels = nullptr;  //   and its labels
+  const data::Dataset* calibration = nullptr;    // MinSqnr: the data the SQNR is measured on
+};
+
+struct LayerSensitivity {
+  std::string node, op;
+  double metric = 0;  // the metric with every other layer quantized and this one float
+  double gain = 0;    // metric - the fully quantized model's
+};
+
+struct SearchStep {
+  std::string node, op;
+  double before = 0, after = 0;  // the metric before and after keeping this layer float too
+};
+
+struct SearchResult {
+  std::string metric;    // "top1" (a fraction) or "sqnr_db"
+  double fp32 = 0;       // the fp32 model's metric (sqnr: +inf)
+  double target = 0;     // the value the metric must reach
+  double quantized = 0;  // every planned layer quantized
+  std::vector<LayerSensitivity> sensitivity;  // most sensitive first; empty when the target held at once
+  std::vector<SearchStep> steps;
+  std::set<std::string> keep_float;
+  double final_metric = 0;
+  bool met = false;
+  int evaluations = 0;  // models run over the data
+};
+
+// Searches which layers to keep float. `ranges`: calibrated ranges (static mode; null otherwise). Does not throw
+// when the target cannot be met: `met` says so, with every layer kept float in `keep_float`.
+SearchResult search_keep_float(const Model& fp32, const QuantizeConfig& config,
+                               const std::map<std::string, Range>* ranges, const AccuracyGoal& goal,
+                               const ObserveOptions& run);
+
+// Top-1 accuracy (a fraction) of `m`'s first output over `data` with `labels` (one per sample, at least data.size()).
+double top1_accuracy(const Model& m, const data::Dataset& data, const std::vector<int64_t>& labels,
+                     const ObserveOptions& run);
+
+}  // namespace hone::quant
