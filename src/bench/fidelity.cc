@@ -1,5 +1,6 @@
 #include "bench/fidelity.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -66,7 +67,8 @@ double FidelityAccumulator::cosine() const {
   if (nan_) return kNaN;
   if (out_sq_ == 0 && ref_sq_ == 0) return 1;
   if (out_sq_ == 0 || ref_sq_ == 0) return 0;
-  return dot_ / (std::sqrt(out_sq_) * std::sqrt(ref_sq_));
+  if (err_sq_ == 0) return 1;  // identical: exactly 1, not 1 - rounding
+  return std::clamp(dot_ / (std::sqrt(out_sq_) * std::sqrt(ref_sq_)), -1.0, 1.0);
 }
 
 double FidelityAccumulator::max_abs_error() const { return nan_ ? kNaN : max_abs_; }

@@ -17,7 +17,7 @@ class FidelityAccumulator {
   // `out` and `ref`: float32 of the same shape (throws naming both shapes otherwise).
   void add(const Tensor& out, const Tensor& ref);
 
-  // Cosine similarity of all elements as one vector: 1 when both are zero, 0 when only one is.
+  // Cosine similarity of all elements as one vector: exactly 1 when out == ref, 0 when only one side is zero.
   double cosine() const;
   // Largest |out - ref|; NaN when either side held a NaN (equal infinities agree).
   double max_abs_error() const;

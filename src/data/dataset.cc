@@ -75,6 +75,11 @@ std::string dims_str(const SymShape& s) {
   return out;
 }
 
+// "float32" rather than ONNX's "float".
+std::string type_label(DType t) {
+  return t == DType::Float32 ? "float32" : t == DType::Float64 ? "float64" : std::string(dtype_name(t));
+}
+
 bool numeric(DType t) { return is_float(t) || is_integer(t) || t == DType::Bool; }
 
 // Converts `n` values of type T, one sample after another, to float32: y = x * a[c] + b[c] for channel c of each
@@ -127,9 +132,9 @@ class ArrayDataset : public Dataset {
   ArrayDataset(Tensor array, std::string label, const DataOptions& o) : array_(std::move(array)), label_(std::move(label)) {
     if (!o.resize.empty() || !o.crop.empty() || o.color)
       fail("{}: resize, crop and color apply to image folders; this is an array of {} [{}]", label_,
-           dtype_name(array_.dtype()), shape_str(array_.shape()));
+           type_label(array_.dtype()), shape_str(array_.shape()));
     if (!numeric(array_.dtype()))
-      fail("{}: holds {} values; a data set needs numbers", label_, dtype_name(array_.dtype()));
+      fail("{}: holds {} values; a data set needs numbers", label_, type_label(array_.dtype()));
     if (array_.rank() == 0) fail("{}: holds a scalar; the first axis of a data set indexes its samples", label_);
     if (o.limit < 0) fail("limit must be positive, got {}", o.limit);
     sample_.assign(array_.shape().begin() + 1, array_.shape().end());
@@ -141,6 +146,8 @@ class ArrayDataset : public Dataset {
     double scale = o.scale ? *o.scale : array_.dtype() == DType::UInt8 ? 1.0 / 255 : 1.0;
     if (!std::isfinite(scale)) fail("scale must be a finite number, got {}", scale);
     map_.identity = floating && !o.scale && o.mean.empty() && o.stddev.empty();
+    scale_ = scale;
+    mean_std_ = !o.mean.empty() || !o.stddev.empty();
     size_t channels = std::max(o.mean.size(), o.stddev.size());
     if (!o.mean.empty() && !o.stddev.empty() && o.mean.size() != o.stddev.size() && o.mean.size() != 1 &&
         o.stddev.size() != 1)
@@ -183,10 +190,12 @@ class ArrayDataset : public Dataset {
   }
 
   std::string describe() const override {
-    std::string s = fmt::format("{}: {} samples of {} [{}]", label_, full_, dtype_name(array_.dtype()),
+    std::string s = fmt::format("{}: {} samples of {} [{}]", label_, full_, type_label(array_.dtype()),
                                 shape_str(sample_));
     if (size_ < full_) s += fmt::format(", the first {} used", size_);
-    return s;
+    if (map_.identity) return s + ", values unchanged";
+    return s + fmt::format(", values x * {}{}", scale_ == 1.0 / 255 ? "1/255" : fmt::format("{:g}", scale_),
+                           mean_std_ ? " then (x - mean) / std" : "");
   }
 
  private:
@@ -195,6 +204,8 @@ class ArrayDataset : public Dataset {
   Shape sample_;
   int64_t sample_numel_ = 0, full_ = 0, size_ = 0;
   ChannelMap map_;
+  double scale_ = 1;
+  bool mean_std_ = false;
 };
 
 }  // namespace

@@ -317,7 +317,9 @@ class ImageFolderDataset : public Dataset {
     std::string s = fmt::format("{}: {} images", label_, full_);
     if (has_labels_) s += fmt::format(" in {} classes", classes_.size());
     if (size_ < full_) s += fmt::format(", the first {} used", size_);
-    s += fmt::format(", as float32 [{}]", shape_str(sample_));
+    s += fmt::format(", as float32 [{}], values x * {}{}", shape_str(sample_),
+                     a_scale_ == 1.0 / 255 ? "1/255" : fmt::format("{:g}", a_scale_),
+                     o_.mean.empty() && o_.stddev.empty() ? "" : " then (x - mean) / std");
     if (skipped_) s += fmt::format(" ({} other file{} skipped)", skipped_, skipped_ == 1 ? "" : "s");
     return s;
   }
@@ -383,6 +385,7 @@ class ImageFolderDataset : public Dataset {
         fail("{} mean/std values given for {}-channel images ({}); give 1 or {}", v->size(), channels,
              o_.color == ColorOrder::Gray ? "gray" : "color", channels);
     const double scale = o_.scale ? *o_.scale : 1.0 / 255;
+    a_scale_ = scale;
     if (!std::isfinite(scale)) fail("scale must be a finite number, got {}", scale);
     for (size_t c = 0; c < channels; ++c) {
       double mean = o_.mean.empty() ? 0 : o_.mean[o_.mean.size() == 1 ? 0 : c];
@@ -439,6 +442,7 @@ class ImageFolderDataset : public Dataset {
   int64_t skipped_ = 0, full_ = 0, size_ = 0;
   int64_t channels_ = 3, out_h_ = 0, out_w_ = 0;
   std::vector<double> a_, b_;
+  double a_scale_ = 1;
   Shape sample_;
 };
 

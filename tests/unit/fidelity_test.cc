@@ -90,6 +90,11 @@ TEST(Fidelity, IdenticalOutputsGiveCosineOneAndInfiniteSqnr) {
   EXPECT_EQ(f.max_abs_error(), 0);
   EXPECT_TRUE(std::isinf(f.sqnr_db()) && f.sqnr_db() > 0);
   EXPECT_EQ(f.top1_agreement(), 1);
+  std::mt19937 rng(1);
+  Tensor r = random_floats({1000}, rng);
+  FidelityAccumulator same;
+  same.add(r, r);
+  EXPECT_EQ(same.cosine(), 1);  // exactly, though the sums round
   FidelityAccumulator zeros;
   Tensor z(DType::Float32, {4});
   zeros.add(z, z);

@@ -24,7 +24,8 @@ int run_main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("hone ") + kVersion);
   app.require_subcommand(0, 1);
   std::vector<hone::cli::Command> commands = {hone::cli::add_run_command(app), hone::cli::add_inspect_command(app),
-                                               hone::cli::add_bench_command(app), hone::cli::add_optimize_command(app)};
+                                               hone::cli::add_bench_command(app), hone::cli::add_optimize_command(app),
+                                               hone::cli::add_eval_command(app)};
   CLI::App* help = app.add_subcommand("help", "Show help for hone or for one command");
   std::string topic;
   help->add_option("COMMAND", topic, "Command to explain");
@@ -35,9 +36,11 @@ int run_main(int argc, char** argv) {
     std::string first = argv[1];
     bool known = first == "help";
     for (const auto& c : commands) known = known || c.app->get_name() == first;
-    if (!known)
-      return usage_error(fmt::format("unknown command '{}' (commands: run, inspect, bench, optimize, help)", first),
-                         "");
+    if (!known) {
+      std::string names;
+      for (const auto& c : commands) names += c.app->get_name() + ", ";
+      return usage_error(fmt::format("unknown command '{}' (commands: {}help)", first, names), "");
+    }
   }
   try {
     app.parse(argc, argv);
