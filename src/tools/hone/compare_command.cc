@@ -178,6 +178,12 @@ std::string fixed(double v, int digits) {
   return fmt::format("{:.{}f}", v, digits);
 }
 
+// Four significant digits or so, without exponents: 0.01803, 0.1803, 1.803, 18.03, 180.3.
+std::string milliseconds(double v) {
+  const int digits = v >= 100 ? 1 : v >= 10 ? 2 : v >= 1 ? 3 : v >= 0.1 ? 4 : 5;
+  return fmt::format("{:.{}f}", v, digits);
+}
+
 std::string pareto_mark(const Variant& v) {
   if (v.pareto_latency && v.pareto_size) return "latency+size";
   if (v.pareto_latency) return "latency";
@@ -247,7 +253,7 @@ std::vector<std::vector<std::string>> table_cells(const Context& c, const std::v
     rows.push_back({v.label, v.eval.accuracy ? fixed(v.eval.accuracy->top1(), 4) : "n/a",
                     fixed(v.eval.overall.cosine(), 6), fixed(v.eval.overall.sqnr_db(), 2),
                     fixed(v.eval.overall.top1_agreement(), 4),
-                    fmt::format("{:.3f}{}", v.latency.median_p50_ms, batch_note(v.latency, c.latency_batch)),
+                    milliseconds(v.latency.median_p50_ms) + batch_note(v.latency, c.latency_batch),
                     fixed(v.speedup_p50, 2) + "x",
                     fmt::format("{:.0f}{}", v.throughput.median_throughput, batch_note(v.throughput, c.throughput_batch)),
                     fixed(v.speedup_throughput, 2) + "x", human_bytes(static_cast<double>(v.size_bytes)),
@@ -293,10 +299,11 @@ void print_text(const CompareOptions& o, const Context& c, const std::vector<Var
     fmt::print("{}accuracy: not measured (no labels: give --labels, or a folder with one subfolder per class)\n", bullet);
   fmt::print("{}fidelity: every float output against {} ({})\n", bullet,
              c.reference_label.empty() ? "the reference" : "'" + c.reference_label + "'", c.reference_path);
-  fmt::print("{}timing: p50 latency at batch {} and throughput (batch / mean latency) at batch {} on the first "
-             "samples of the data, with hone bench's loop; the variants alternate round-robin ({} rounds of {:.2f} s "
-             "each, the first variant rotating), and each figure is the median of a variant's per-round values\n",
-             bullet, c.latency_batch, c.throughput_batch, c.rounds, c.round_s);
+  const std::string indent = o.markdown ? "  " : "        ";
+  fmt::print("{}timing: p50 latency at batch {} and throughput (batch / mean latency) at batch {}, on the first samples\n"
+             "{}of the data with hone bench's loop; the variants alternate round-robin ({} rounds of {:.2f} s each, the\n"
+             "{}first variant rotating) and each figure is the median of a variant's per-round values\n",
+             bullet, c.latency_batch, c.throughput_batch, indent, c.rounds, c.round_s, indent);
   fmt::print("{}ratios: to '{}'; speed-up > 1 is faster, size ratio < 1 is smaller\n", bullet, variants.front().label);
   for (const Variant& v : variants) {
     if (v.latency.batch != c.latency_batch || v.throughput.batch != c.throughput_batch)
@@ -305,9 +312,9 @@ void print_text(const CompareOptions& o, const Context& c, const std::vector<Var
   }
   fmt::print("\n");
   print_table(table_cells(c, variants), o.markdown);
-  fmt::print("\n{}pareto: 'latency' marks variants that no other variant matches or beats on both {} and p50 latency "
-             "per sample while beating it on one; 'size' the same with size on disk\n",
-             bullet, c.by_accuracy ? "top-1 accuracy" : "SQNR");
+  fmt::print("\n{}pareto: 'latency' marks the variants that no other one matches or beats on both {} and p50\n"
+             "{}latency per sample while beating it on one of them; 'size' the same with size on disk\n",
+             bullet, c.by_accuracy ? "top-1 accuracy" : "SQNR", o.markdown ? "  " : "        ");
 }
 
 int compare_models(const CompareOptions& o) {
