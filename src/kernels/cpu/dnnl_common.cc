@@ -128,6 +128,12 @@ dnnl::memory::desc activation_desc(const Shape& shape, Layout layout) {
   return plain_desc(to_dims(shape));
 }
 
+dnnl::memory::desc with_type(const dnnl::memory::desc& d, dnnl::memory::data_type t) {
+  dnnl::memory::desc r = d;
+  r.data.data_type = static_cast<dnnl_data_type_t>(t);
+  return r;
+}
+
 dnnl::memory pack_constant(const float* src, const dnnl::memory::dims& dims, const dnnl::memory::desc& src_desc,
                            const dnnl::memory::desc& want) {
   dnnl::memory user(src_desc, cpu_engine(), const_cast<float*>(src));

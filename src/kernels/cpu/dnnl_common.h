@@ -50,6 +50,8 @@ dnnl::memory::dims to_dims(const Shape& s);
 dnnl::memory::desc plain_desc(const dnnl::memory::dims& dims);
 // The layout of a Hone activation tensor: plain, or nhwc for a rank-4 tensor planned channels-last.
 dnnl::memory::desc activation_desc(const Shape& shape, Layout layout);
+// The same layout (dims, strides) holding another data type (e.g. a bf16 primitive's view of a float32 tensor).
+dnnl::memory::desc with_type(const dnnl::memory::desc& d, dnnl::memory::data_type t);
 // Threads for a primitive doing `flops` of work: 1 below a few microseconds' worth, where waking a second thread costs
 // more than it saves (tiny convolutions and matmuls of small models), else `threads`.
 int threads_for_work(double flops, int threads);

@@ -81,26 +81,27 @@ bool narrow_output(const ConvGeometry& g) { return g.w[0] < 16 && !(g.group > 1 
 // The activation input as the primitive reads it: a single input channel is the same bytes in either layout, and the
 // blocked direct kernel for narrow outputs reads it only as N,C,H,W (given `any`, oneDNN picks channels-last).
 template <typename Act>
-memory::desc src_desc(const ConvGeometry& g, Layout layout, const Act& act, bool blocked_narrow) {
-  if (g.x[1] == 1 && (blocked_narrow || layout == Layout::Plain)) return plain_desc(to_dims(g.x));
+memory::desc src_desc(const ConvGeometry& g, Layout layout, const Act& act, bool blocked_narrow, memory::data_type dt) {
+  if (g.x[1] == 1 && (blocked_narrow || layout == Layout::Plain)) return with_type(plain_desc(to_dims(g.x)), dt);
   return act(g.x);
 }
 
 dnnl::convolution_forward::primitive_desc conv_pd(const ConvGeometry& g, bool bias, const PostOps& post_ops,
                                                  Layout layout, bool residual = false, bool winograd = false,
-                                                 bool blocked_narrow = false) {
-  auto any = [](const memory::dims& d) { return memory::desc(d, memory::data_type::f32, memory::format_tag::any); };
+                                                 bool blocked_narrow = false,
+                                                 memory::data_type dt = memory::data_type::f32) {
+  auto any = [dt](const memory::dims& d) { return memory::desc(d, dt, memory::format_tag::any); };
   // Channels-last activations are read and written in place; plain ones let oneDNN pick (and reorder around it).
   // Winograd runs on blocked layouts only: the kernel reorders around it.
   bool blocked = winograd || blocked_narrow;
   auto act = [&](const Shape& s) {
-    return layout == Layout::ChannelsLast && !blocked ? activation_desc(s, layout) : any(to_dims(s));
+    return layout == Layout::ChannelsLast && !blocked ? with_type(activation_desc(s, layout), dt) : any(to_dims(s));
   };
   memory::desc wd = weights_user_desc(g);
   memory::desc bd = bias ? memory::desc({g.w[0]}, memory::data_type::f32, memory::format_tag::a) : memory::desc();
   dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_inference,
                                     winograd ? dnnl::algorithm::convolution_winograd : dnnl::algorithm::convolution_direct,
-                                    src_desc(g, layout, act, blocked_narrow), any(wd.dims()), bd, act(g.y), g.strides, g.dilations,
+                                    src_desc(g, layout, act, blocked_narrow, dt), any(wd.dims()), bd, act(g.y), g.strides, g.dilations,
                                     g.pad_l, g.pad_r);
   memory::desc res = activation_desc(g.y, layout);
   return dnnl::convolution_forward::primitive_desc(d, make_attr(post_ops, 1.f, residual ? &res : nullptr), cpu_engine());
@@ -123,7 +124,7 @@ bool winograd_candidate(const ConvGeometry& g) {
 
 void force_narrow_conv_choice(int choice) { narrow_choice.store(choice); }
 
-bool conv_supported(const KernelQuery& q) {
+bool conv_supported(const KernelQuery& q, memory::data_type compute) {
   std::optional<ConvGeometry> g = conv_geometry(q);
   if (!g) return false;
   bool residual = has_residual(q);
@@ -134,7 +135,7 @@ bool conv_supported(const KernelQuery& q) {
   try {
     PostOps po = q.node.domain == "hone" ? fused_post_ops(q.node) : PostOps{};
     if ((residual_index(po) >= 0) != residual) return false;
-    conv_pd(*g, q.input_types.size() > 2 && q.input_types[2], po, q.layout, residual);
+    conv_pd(*g, q.input_types.size() > 2 && q.input_types[2], po, q.layout, residual, false, false, compute);
     return true;
   } catch (const dnnl::error&) {
     return false;
@@ -143,7 +144,8 @@ bool conv_supported(const KernelQuery& q) {
   }
 }
 
-DnnlConvKernel::DnnlConvKernel(const KernelQuery& q, PostOps post_ops) : DnnlWeightedKernel(std::move(post_ops)) {
+DnnlConvKernel::DnnlConvKernel(const KernelQuery& q, PostOps post_ops, memory::data_type compute)
+    : DnnlWeightedKernel(std::move(post_ops)), compute_(compute) {
   std::optional<ConvGeometry> g = conv_geometry(q);
   if (!g) fail("{}: not supported by the oneDNN conv kernel", q.node.label());
   if (q.node.domain == "hone") {
@@ -156,7 +158,7 @@ DnnlConvKernel::DnnlConvKernel(const KernelQuery& q, PostOps post_ops) : DnnlWei
   threads_ = threads_for_work(flops, q.threads);
   ScopedOmpThreads team(threads_);
   std::optional<dnnl::convolution_forward::primitive_desc> wino;
-  if (winograd_candidate(*g)) {
+  if (compute == memory::data_type::f32 && winograd_candidate(*g)) {
     try {
       wino = conv_pd(*g, bias, post_ops_, q.layout, residual, true);
     } catch (const dnnl::error&) {  // e.g. a residual post-op it does not take: the direct kernel
@@ -173,11 +175,11 @@ DnnlConvKernel::DnnlConvKernel(const KernelQuery& q, PostOps post_ops) : DnnlWei
                           pd.dst_desc(), plain_ok ? &plain_src : nullptr);
     if (residual) bind_residual(activation_desc(g->y, q.layout));
   };
-  build(wino ? *wino : conv_pd(*g, bias, post_ops_, q.layout, residual));
+  build(wino ? *wino : conv_pd(*g, bias, post_ops_, q.layout, residual, false, false, compute));
   if (!wino && q.layout == Layout::ChannelsLast && narrow_output(*g)) {
     std::optional<dnnl::convolution_forward::primitive_desc> blocked;
     try {
-      blocked = conv_pd(*g, bias, post_ops_, q.layout, residual, false, true);
+      blocked = conv_pd(*g, bias, post_ops_, q.layout, residual, false, true, compute);
     } catch (const dnnl::error&) {
     }
     int forced = narrow_choice.load();
@@ -210,7 +212,7 @@ KernelFactory conv_factory(std::string domain, std::string op) {
           .op = std::move(op),
           .name = "dnnl-conv-f32",
           .priority = 10,
-          .applies = conv_supported,
+          .applies = [](const KernelQuery& q) { return conv_supported(q); },
           .create = [](const KernelQuery& q) -> std::unique_ptr<Kernel> { return std::make_unique<DnnlConvKernel>(q); },
           .channels_last = [](const KernelQuery& q) { return q.input_types[0]->shape->size() == 4 && conv_supported(q); },
           .prefers_channels_last = true};

@@ -115,16 +115,17 @@ std::optional<MatmulSetup> gemm_setup(const KernelQuery& q) {
   return s;
 }
 
-dnnl::matmul::primitive_desc matmul_pd(const MatmulSetup& s, const PostOps& post_ops) {
-  memory::desc wei = s.b_const ? memory::desc(s.wei.dims(), memory::data_type::f32, memory::format_tag::any) : s.wei;
-  dnnl::matmul::desc d(s.src, wei, s.bias, s.dst);
+dnnl::matmul::primitive_desc matmul_pd(const MatmulSetup& s, const PostOps& post_ops,
+                                       memory::data_type dt = memory::data_type::f32) {
+  memory::desc wei = s.b_const ? memory::desc(s.wei.dims(), dt, memory::format_tag::any) : with_type(s.wei, dt);
+  dnnl::matmul::desc d(with_type(s.src, dt), wei, s.bias, with_type(s.dst, dt));
   return dnnl::matmul::primitive_desc(d, make_attr(post_ops, s.out_scale), cpu_engine());
 }
 
-bool supported(const std::optional<MatmulSetup>& s) {
+bool supported(const std::optional<MatmulSetup>& s, memory::data_type dt) {
   if (!s) return false;
   try {
-    matmul_pd(*s, {});
+    matmul_pd(*s, {}, dt);
     return true;
   } catch (const dnnl::error&) {
     return false;
@@ -133,12 +134,17 @@ bool supported(const std::optional<MatmulSetup>& s) {
 
 }  // namespace
 
-bool matmul_supported(const KernelQuery& q) { return q.node.op_type == "MatMul" && supported(matmul_setup(q)); }
-bool gemm_supported(const KernelQuery& q) { return q.node.op_type == "Gemm" && supported(gemm_setup(q)); }
+bool matmul_supported(const KernelQuery& q, memory::data_type dt) {
+  return q.node.op_type == "MatMul" && supported(matmul_setup(q), dt);
+}
+bool gemm_supported(const KernelQuery& q, memory::data_type dt) {
+  return q.node.op_type == "Gemm" && supported(gemm_setup(q), dt);
+}
 
-DnnlMatMulKernel::DnnlMatMulKernel(const KernelQuery& q, PostOps post_ops) : post_ops_(std::move(post_ops)) {
+DnnlMatMulKernel::DnnlMatMulKernel(const KernelQuery& q, PostOps post_ops, memory::data_type compute)
+    : post_ops_(std::move(post_ops)) {
   bool gemm = q.node.op_type == "Gemm";
-  base_name_ = gemm ? "dnnl-gemm-f32" : "dnnl-matmul-f32";
+  base_name_ = std::string(gemm ? "dnnl-gemm-" : "dnnl-matmul-") + (compute == memory::data_type::bf16 ? "bf16" : "f32");
   std::optional<MatmulSetup> s = gemm ? gemm_setup(q) : matmul_setup(q);
   if (!s) fail("{}: not supported by the oneDNN matmul kernel", q.node.label());
   // 2 * M * N * K, with K = |A| * N / |out| (whatever A's transposition).
@@ -148,7 +154,7 @@ DnnlMatMulKernel::DnnlMatMulKernel(const KernelQuery& q, PostOps post_ops) : pos
   double flops = 2.0 * out_n * k;
   threads_ = threads_for_work(flops, q.threads);
   ScopedOmpThreads team(threads_);
-  auto pd = matmul_pd(*s, post_ops_);
+  auto pd = matmul_pd(*s, post_ops_, compute);
   a_shape_ = s->a_shape;
   b_shape_ = s->b_shape;
   out_shape_ = s->out_shape;
@@ -205,14 +211,14 @@ void DnnlMatMulKernel::run(OpContext& ctx) {
 HONE_REGISTER_KERNEL({.op = "MatMul",
                       .name = "dnnl-matmul-f32",
                       .priority = 10,
-                      .applies = matmul_supported,
+                      .applies = [](const KernelQuery& q) { return matmul_supported(q); },
                       .create = [](const KernelQuery& q) -> std::unique_ptr<Kernel> {
                         return std::make_unique<DnnlMatMulKernel>(q);
                       }});
 HONE_REGISTER_KERNEL({.op = "Gemm",
                       .name = "dnnl-gemm-f32",
                       .priority = 10,
-                      .applies = gemm_supported,
+                      .applies = [](const KernelQuery& q) { return gemm_supported(q); },
                       .create = [](const KernelQuery& q) -> std::unique_ptr<Kernel> {
                         return std::make_unique<DnnlMatMulKernel>(q);
                       }});
