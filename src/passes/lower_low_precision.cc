@@ -1,6 +1,7 @@
 #include "passes/lower_low_precision.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <functional>
 #include <set>
@@ -46,32 +47,92 @@ bool keeps_values(const Node& n) {
   return ops.count(n.op_type) > 0;
 }
 
-// Element-wise ops fuse_conv folds into the Conv before them (fold_batchnorm for BatchNormalization).
-bool fuses_into_conv(const Node& n) {
-  static const std::set<std::string> ops = {"BatchNormalization", "Mul", "Div", "Add", "Sub", "Relu", "LeakyRelu",
-                                            "Clip", "Sigmoid", "Tanh", "HardSigmoid", "HardSwish"};
-  return onnx_op(n) && ops.count(n.op_type) > 0;
+// Whether fuse_conv folds `n`, reading the chain's current value `cur`, into the Conv before it: activations,
+// BatchNormalization (fold_batchnorm), Mul / Div / Add / Sub by a constant, and one Add of another value (the
+// residual).
+bool fuses_into_conv(const Node& n, const std::string& cur, const PassContext& ctx, bool* residual_taken) {
+  static const std::set<std::string> activations = {"Relu", "LeakyRelu", "Clip", "Sigmoid", "Tanh", "HardSigmoid",
+                                                    "HardSwish", "BatchNormalization"};
+  if (!onnx_op(n) || n.outputs.empty()) return false;
+  if (activations.count(n.op_type)) return n.inputs.at(0) == cur;
+  bool binary = n.op_type == "Mul" || n.op_type == "Div" || n.op_type == "Add" || n.op_type == "Sub";
+  if (!binary || n.inputs.size() != 2) return false;
+  const std::string& other = n.inputs[0] == cur ? n.inputs[1] : n.inputs[0];
+  if (other == cur) return false;
+  if (ctx.constant(other)) return n.op_type != "Div" || n.inputs[0] == cur;
+  if (n.op_type != "Add" || *residual_taken) return false;
+  *residual_taken = true;
+  return true;
+}
+
+// A constant scalar's value, or NaN.
+double scalar_value(const PassContext& ctx, const std::string& name) {
+  const Tensor* t = name.empty() ? nullptr : ctx.constant(name);
+  return t && t->numel() == 1 && is_float(t->dtype()) ? t->get_double(0) : std::nan("");
+}
+
+// fuse_conv's decomposed HardSwish, x * Clip(x + 3, 0, 6) / 6 with x = `cur`: its result (and in `inner` the values
+// it computes on the way), or "".
+std::string decomposed_hardswish(const Graph& g, const GraphUses& uses, const PassContext& ctx, const std::string& cur,
+                                 std::vector<std::string>* inner) {
+  const std::vector<int>& cs = uses.consumers(cur);
+  if (cs.size() != 2 || uses.uses(cur) != 2 || uses.is_graph_output(cur)) return "";
+  const Node *add = nullptr, *mul = nullptr;
+  for (int c : cs) {
+    const Node& n = g.nodes[static_cast<size_t>(c)];
+    if (!onnx_op(n) || n.inputs.size() != 2) return "";
+    if (n.op_type == "Add") add = &n;
+    else if (n.op_type == "Mul") mul = &n;
+  }
+  if (!add || !mul || scalar_value(ctx, add->inputs[0] == cur ? add->inputs[1] : add->inputs[0]) != 3.0) return "";
+  int ci = uses.sole_consumer(add->outputs[0]);
+  if (ci < 0) return "";
+  const Node& clip = g.nodes[static_cast<size_t>(ci)];
+  if (!onnx_op(clip) || clip.op_type != "Clip" || clip.outputs.empty()) return "";
+  double lo = clip.has_attr("min") ? clip.attr_float("min", 0) : scalar_value(ctx, clip.inputs.size() > 1 ? clip.inputs[1] : "");
+  double hi = clip.has_attr("max") ? clip.attr_float("max", 0) : scalar_value(ctx, clip.inputs.size() > 2 ? clip.inputs[2] : "");
+  if (lo != 0.0 || hi != 6.0) return "";
+  int mi = uses.sole_consumer(clip.outputs[0]);
+  if (mi < 0 || &g.nodes[static_cast<size_t>(mi)] != mul) return "";
+  int di = uses.sole_consumer(mul->outputs[0]);
+  if (di < 0) return "";
+  const Node& div = g.nodes[static_cast<size_t>(di)];
+  if (!onnx_op(div) || div.inputs.size() != 2 || div.inputs[0] != mul->outputs[0] || div.outputs.empty()) return "";
+  double k = scalar_value(ctx, div.inputs[1]);
+  if (!((div.op_type == "Div" && k == 6.0) || (div.op_type == "Mul" && std::fabs(k - 1.0 / 6.0) < 1e-7))) return "";
+  *inner = {cur, add->outputs[0], clip.outputs[0], mul->outputs[0]};
+  return div.outputs[0];
 }
 
 // Values left unrounded because a fused kernel computes their whole chain: the outputs of a Conv and of the fusable
-// ops after it (each the sole reader of the previous value), up to the chain's last; a MatMul's output read only by
-// an Add.
-std::unordered_set<std::string> fused_intermediates(const Graph& g) {
+// ops after it (each the sole reader of the previous value), up to the chain's last; the output of a MatMul of a
+// rank-2 input and constant weights read only by an Add (one Gemm).
+std::unordered_set<std::string> fused_intermediates(const Graph& g, const PassContext& ctx) {
   GraphUses uses(g);
   std::unordered_set<std::string> out;
   for (const Node& n : g.nodes) {
     if (!onnx_op(n) || n.outputs.empty()) continue;
     if (n.op_type == "Conv") {
       std::string cur = n.outputs[0];
+      bool residual_taken = false;
       for (;;) {
         if (uses.is_graph_output(cur)) break;
+        std::vector<std::string> inner;
+        std::string hardswish = decomposed_hardswish(g, uses, ctx, cur, &inner);
+        if (!hardswish.empty()) {
+          out.insert(inner.begin(), inner.end());
+          cur = hardswish;
+          continue;
+        }
         int c = uses.sole_consumer(cur);
-        if (c < 0 || !fuses_into_conv(g.nodes[static_cast<size_t>(c)]) || g.nodes[static_cast<size_t>(c)].outputs.empty())
-          break;
+        if (c < 0 || !fuses_into_conv(g.nodes[static_cast<size_t>(c)], cur, ctx, &residual_taken)) break;
         out.insert(cur);
         cur = g.nodes[static_cast<size_t>(c)].outputs[0];
       }
-    } else if (n.op_type == "MatMul") {
+    } else if (n.op_type == "MatMul" && n.inputs.size() == 2 && ctx.constant(n.inputs[1])) {
+      // matmul_add_to_gemm's case: a rank-2 A times a constant B, plus a bias.
+      const TypeInfo* a = ctx.type(n.inputs[0]);
+      if (!a || !a->is_tensor() || !a->shape || a->shape->size() != 2) continue;
       const std::string& y = n.outputs[0];
       int c = uses.sole_consumer(y);
       if (c >= 0 && !uses.is_graph_output(y) && onnx_op(g.nodes[static_cast<size_t>(c)]) &&
@@ -157,7 +218,7 @@ class Lowering {
   }
 
   int run() {
-    std::unordered_set<std::string> unrounded = fused_intermediates(g_);
+    std::unordered_set<std::string> unrounded = fused_intermediates(g_, ctx_);
     std::unordered_set<std::string> low_outputs;
     for (const ValueInfo& v : g_.outputs)
       if (low_type(ctx_, v.name) != DType::Undefined) low_outputs.insert(v.name);
@@ -366,16 +427,20 @@ int fuse_rounding(Graph& g, PassContext& ctx) {
     else if (onnx_op(p) && p.op_type == "MatMul") op = "RoundedMatMul";
     else if (onnx_op(p) && p.op_type == "Gemm" && ctx.opset("") >= 7) op = "RoundedGemm";
     else continue;
-    if (p.outputs.size() != 1 || p.inputs.size() < 2 || !g.initializers.count(p.inputs[1])) continue;
-    const Tensor& w = g.initializers.at(p.inputs[1]);
-    if (w.dtype() != DType::Float32) continue;
+    if (p.outputs.size() != 1 || p.inputs.size() < 2) continue;
     DType to = rounding_type(r.attr_string("to", ""), r.label());
-    // The weights as the type holds them (a folded BatchNormalization left them float32).
-    Tensor rw(DType::Float32, w.shape());
-    round_to_type_reference(w.data<float>(), rw.data<float>(), w.numel(), to);
-    if (std::memcmp(rw.raw(), w.raw(), w.nbytes()) != 0) {
-      if (uses.uses(p.inputs[1]) == 1) g.initializers[p.inputs[1]] = rw;
-      else p.inputs[1] = folding::add_initializer(g, ctx, p.inputs[1] + "_" + rounding_type_name(to), rw);
+    if (g.initializers.count(p.inputs[1])) {
+      const Tensor& w = g.initializers.at(p.inputs[1]);
+      if (w.dtype() != DType::Float32) continue;
+      // The weights as the type holds them (a folded BatchNormalization left them float32).
+      Tensor rw(DType::Float32, w.shape());
+      round_to_type_reference(w.data<float>(), rw.data<float>(), w.numel(), to);
+      if (std::memcmp(rw.raw(), w.raw(), w.nbytes()) != 0) {
+        if (uses.uses(p.inputs[1]) == 1) g.initializers[p.inputs[1]] = rw;
+        else p.inputs[1] = folding::add_initializer(g, ctx, p.inputs[1] + "_" + rounding_type_name(to), rw);
+      }
+    } else if (op != "RoundedMatMul" || ctx.constant(p.inputs[1])) {
+      continue;  // convolutions and Gemm with constant weights; MatMul of two computed (low-precision) values too
     }
     p.domain = "hone";
     p.op_type = op;

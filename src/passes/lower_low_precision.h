@@ -12,14 +12,14 @@
 //     that pick one of their inputs (Reshape, Transpose, Concat, Slice, Gather, Pad, MaxPool, Relu, Max, Where,
 //     nearest Resize, ...), and inside the chains a fused kernel computes at once: a Conv and the element-wise ops
 //     after it that fuse_conv folds into it (BatchNormalization, Mul/Add/Sub/Div, activations, residual Add), each
-//     the sole reader of the previous result, round once at the end of the chain; a MatMul and the Add after it
-//     (one Gemm) round once after the Add.
+//     the sole reader of the previous result, round once at the end of the chain; a MatMul of a rank-2 input and
+//     constant weights and the Add after it (one Gemm) round once after the Add.
 // So, exactly: each op of the model computes in float32 from inputs that hold values of the model's type (widening
 // is exact), and its result is rounded to the model's type, as ONNX's reference and ONNX Runtime's float16 CPU path
 // compute; fused chains round once, not once per op.
-// After fuse_conv, fuse_rounding turns a Conv / hone.FusedConv / MatMul / Gemm with constant weights whose result
-// only a hone.Round reads into hone.RoundedConv / RoundedMatMul / RoundedGemm, whose weights it rounds to the type
-// (after folding, e.g. BatchNormalization into a Conv, they are float32). Their kernels
+// After fuse_conv, fuse_rounding turns a Conv / hone.FusedConv / Gemm with constant weights, or a MatMul, whose
+// result only a hone.Round reads into hone.RoundedConv / RoundedGemm / RoundedMatMul, whose constant weights it
+// rounds to the type (after folding, e.g. BatchNormalization into a Conv, they are float32). Their kernels
 // (kernels/cpu/low_precision_kernels.cc): bfloat16 on oneDNN's bfloat16 primitives on AVX512-BF16 (bfloat16
 // multiplies, float32 accumulation, the result rounded to bfloat16 by the primitive), float16 (no float16
 // arithmetic on this CPU) in float32 with the result rounded after; both give the reference's value up to the order

@@ -237,13 +237,20 @@ TEST(LowPrecisionRoundedMatMul, MatchesReference) {
   struct Case {
     Shape a, b;
   };
-  std::vector<Case> cases = {{{1, 64}, {64, 10}}, {{7, 33}, {33, 17}}, {{2, 40, 120}, {120, 96}}, {{3, 1, 16}, {16, 5}}};
+  std::vector<Case> cases = {{{1, 64}, {64, 10}},
+                             {{7, 33}, {33, 17}},
+                             {{2, 40, 120}, {120, 96}},
+                             {{3, 1, 16}, {16, 5}},
+                             {{2, 8, 40, 32}, {2, 8, 32, 40}}};  // attention scores: both operands computed
   for (DType t : {DType::BFloat16, DType::Float16})
     for (const Case& c : cases)
-      for (int threads : {1, 2}) {
-        std::string what = std::string(type_name(t)) + " matmul " + shape_str(c.a) + " x " + shape_str(c.b);
+      for (bool constant_b : {true, false}) {
+        int threads = constant_b ? 1 : 2;
+        std::string what = std::string(type_name(t)) + " matmul " + shape_str(c.a) + " x " + shape_str(c.b) +
+                           (constant_b ? " constant B" : " computed B");
+        Tensor b = values_of(t, c.b, -1, 1, 8);
         test::KernelRun r = test::run_kernel_and_reference(
-            "RoundedMatMul", 1, {Arg(values_of(t, c.a, -2, 2, 7)), Arg::constant(values_of(t, c.b, -1, 1, 8))},
+            "RoundedMatMul", 1, {Arg(values_of(t, c.a, -2, 2, 7)), constant_b ? Arg::constant(b) : Arg(b)},
             {Attribute::of_string("to", type_name(t))},
             {.isa = test::isa_tiers().back(), .threads = threads, .domain = "hone"});
         ASSERT_FALSE(r.fast.empty()) << what;
@@ -343,6 +350,63 @@ TEST(LowPrecisionLowering, FastRunComputesTheLowPrecisionModel) {
     EXPECT_LE(vs_own, 20 * unit * scale) << type_name(t);
     EXPECT_GT(vs_fp32, 0.5 * unit * scale) << type_name(t) << ": the fast run looks like float32";
     EXPECT_LE(vs_fp32, 1e-2 * scale) << type_name(t);
+  }
+}
+
+// conv -> x * Clip(x + 3, 0, 6) / 6 -> conv -> (+ the first conv's hardswish) -> Relu; then a 3-D MatMul + bias.
+Model hardswish_model() {
+  Model m;
+  m.ir_version = 8;
+  m.opset_import = {{"", 13}};
+  Graph& g = m.graph;
+  g.inputs.push_back({"x", TypeInfo::tensor(DType::Float32, to_sym_shape({1, 4, 6, 6})), ""});
+  g.initializers["w1"] = values_of(DType::Float32, {8, 4, 3, 3}, -0.5, 0.5, 20);
+  g.initializers["w2"] = values_of(DType::Float32, {8, 8, 1, 1}, -0.5, 0.5, 21);
+  g.initializers["w3"] = values_of(DType::Float32, {6, 5}, -0.5, 0.5, 22);
+  g.initializers["b3"] = values_of(DType::Float32, {5}, -0.5, 0.5, 23);
+  for (auto [name, v] : {std::pair{"three", 3.f}, {"zero", 0.f}, {"six", 6.f}}) g.initializers[name] = scalar_tensor(DType::Float32, v);
+  Tensor shape(DType::Int64, {3});
+  int64_t sv[] = {1, 48, 6};
+  std::copy(sv, sv + 3, shape.data<int64_t>());
+  g.initializers["shape"] = shape;
+  g.nodes = {{"conv1", "Conv", "", {"x", "w1"}, {"c1"}, {Attribute::of_ints("pads", {1, 1, 1, 1})}, ""},
+             {"add3", "Add", "", {"c1", "three"}, {"a"}, {}, ""},
+             {"clip", "Clip", "", {"a", "zero", "six"}, {"cl"}, {}, ""},
+             {"mul", "Mul", "", {"c1", "cl"}, {"m"}, {}, ""},
+             {"div", "Div", "", {"m", "six"}, {"hs"}, {}, ""},
+             {"conv2", "Conv", "", {"hs", "w2"}, {"c2"}, {}, ""},
+             {"res", "Add", "", {"c2", "hs"}, {"r"}, {}, ""},
+             {"relu", "Relu", "", {"r"}, {"y"}, {}, ""},
+             {"flat", "Reshape", "", {"y", "shape"}, {"f"}, {}, ""},
+             {"mm", "MatMul", "", {"f", "w3"}, {"mmo"}, {}, ""},
+             {"bias", "Add", "", {"mmo", "b3"}, {"out"}, {}, ""}};
+  g.outputs = {{"out", TypeInfo::tensor(DType::Float32), ""}};
+  return m;
+}
+
+TEST(LowPrecisionLowering, FusedChainsRoundOnce) {
+  Model fp32 = hardswish_model();
+  Tensor x = values_of(DType::Float32, {1, 4, 6, 6}, -2, 2, 24);
+  Tensor ref32 = run1(fp32, x);
+  for (DType t : {DType::Float16, DType::BFloat16}) {
+    Model m = fp32;
+    convert_float_precision(m, {.target = t}, nullptr);
+    LoweringStats st;
+    auto opset = [&](const std::string& d) { return d == "hone" ? kHoneOpset : m.opset(d); };
+    std::shared_ptr<Graph> g = lower_for_runtime(m.graph, opset, &st);
+    // Both convolutions fuse as in float32 (the first with the HardSwish, the second with the residual Add and
+    // Relu) and round once; the 3-D MatMul rounds, then its bias Add.
+    ASSERT_EQ(count_op(*g, "RoundedConv"), 2) << type_name(t);
+    EXPECT_EQ(count_op(*g, "RoundedMatMul"), 1);
+    EXPECT_EQ(count_op(*g, "Round"), 2);  // the input, the bias Add
+    for (const Node& n : g->nodes)
+      if (n.op_type == "RoundedConv" && n.name == "conv1") EXPECT_EQ(n.attr_strings("post_ops"), std::vector<std::string>{"HardSwish"});
+    Tensor fast = run1(m, x), own = run1(m, x, true);
+    double unit = t == DType::Float16 ? 0x1p-11 : 0x1p-8, scale = max_abs(ref32);
+    for (int64_t i = 0; i < fast.numel(); ++i) {
+      EXPECT_NEAR(fast.get_double(i), own.get_double(i), 8 * unit * scale) << type_name(t) << " " << i;
+      EXPECT_NEAR(fast.get_double(i), ref32.get_double(i), 16 * unit * scale) << type_name(t) << " " << i;
+    }
   }
 }
 
