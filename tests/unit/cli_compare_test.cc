@@ -219,6 +219,7 @@ TEST_F(CliCompare, ReferenceByLabelOrFileAndNoLabels) {
   ASSERT_TRUE(f.contains("variants"));
   EXPECT_TRUE(f["reference"]["label"].is_null());
   EXPECT_EQ(f["reference"]["path"], mlp_);
+  EXPECT_EQ(f["variants"][0]["throughput_batch"], 64);  // 50 samples, repeated to fill the batch
   EXPECT_EQ(f["variants"][0]["cosine"], eval_json({cnn_, "--data", images_, "--limit", "50", "--reference", mlp_})["cosine"]);
 }
 

@@ -102,7 +102,8 @@ Tensor timing_batch(const data::Dataset& data, const ValueInfo& input, int64_t b
 }
 
 // Times every variant at `batch` with `hone bench`'s loop: one plan-and-warm pass each, then `rounds` rounds in which
-// every variant runs for `round_s` seconds (2 untimed runs first), the starting variant rotating each round.
+// every variant runs for `round_s` seconds after one untimed run (which brings its weights back into the caches),
+// the starting variant rotating each round.
 void time_round_robin(std::vector<Variant>& variants, const data::Dataset& data, int64_t batch, bool latency_row,
                       int rounds, double round_s) {
   struct Feed {
@@ -129,7 +130,7 @@ void time_round_robin(std::vector<Variant>& variants, const data::Dataset& data,
       Variant& v = variants[i];
       Timing& t = latency_row ? v.latency : v.throughput;
       LatencyRun run = measure_latency(*v.session, feeds[i].inputs, feeds[i].outputs,
-                                       {.warmup = 2,
+                                       {.warmup = 1,
                                         .iterations = 0,
                                         .duration_s = round_s,
                                         .label = fmt::format("hone compare: {}, batch {}, round {}/{}", v.label,
