@@ -306,10 +306,13 @@ NodeCost node_cost(const Node& node, const TypeLookup& type_of) {
   bool ms = node.domain == "com.microsoft" || node.domain == "hone";
   if (!node.domain.empty() && !ms && node.domain != "ai.onnx") return cost;  // unknown domain: bytes only
 
-  if (op == "MatMul" || op == "MatMulInteger" || (ms && op == "FusedMatMul")) matmul_cost(c, 0, 1, &cost);
+  if (op == "MatMul" || op == "MatMulInteger" || (ms && op == "FusedMatMul") ||
+      (node.domain == "hone" && (op == "QMatMul" || op == "DynamicQMatMul")))
+    matmul_cost(c, 0, 1, &cost);
   else if (op == "QLinearMatMul") matmul_cost(c, 0, 3, &cost);
   else if (op == "Gemm") gemm_cost(node, c, &cost);
   else if (op == "Conv" || op == "ConvInteger" || (ms && op == "FusedConv")) conv_cost(node, c, 0, 1, 2, &cost);
+  else if (node.domain == "hone" && op == "QConv") conv_cost(node, c, 0, 1, 3, &cost);
   else if (op == "QLinearConv") conv_cost(node, c, 0, 3, 8, &cost);
   else if (op == "ConvTranspose") conv_transpose_cost(c, &cost);
   else if (op == "Einsum") einsum_cost(node, c, &cost);

@@ -1,5 +1,6 @@
 #include "passes/runtime_lowering.h"
 
+#include "passes/fuse_qdq.h"
 #include "passes/lower_low_precision.h"
 #include "passes/pass.h"
 #include "passes/pass_manager.h"
@@ -10,6 +11,14 @@ std::shared_ptr<Graph> lower_for_runtime(const Graph& g, const std::function<int
                                          LoweringStats* stats) {
   auto out = std::make_shared<Graph>(g);  // initializers share their buffers with the model's
   LoweringStats st;
+  {  // quantized (QDQ) patterns to int8 ops, before constant folding would dequantize their weights; types fold
+     // values up to 1 MiB only, so large weights' DequantizeLinear nodes are read, never computed
+    PassContext q;
+    q.opset = opset;
+    q.max_folded_bytes = int64_t{1} << 20;
+    q.refresh_types(*out);
+    st.quantized_ops = fuse_qdq(*out, q).total();
+  }
   {  // float16 / bfloat16 values to float32 storage rounded as the model's type rounds, before the float32 passes
     PassContext lp;
     lp.opset = opset;

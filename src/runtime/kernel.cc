@@ -15,7 +15,9 @@ void KernelRegistry::add(KernelFactory f) { factories_.push_back(std::move(f)); 
 const char* layout_name(Layout l) { return l == Layout::ChannelsLast ? "channels-last" : "plain"; }
 
 bool is_layout_tensor(const TypeInfo* t) {
-  if (!t || !t->is_tensor() || t->elem != DType::Float32 || !t->shape || t->shape->size() != 4) return false;
+  if (!t || !t->is_tensor() || !t->shape || t->shape->size() != 4) return false;
+  // float32, and the 8-bit activations of quantized models (the int8 kernels read and write them channels-last).
+  if (t->elem != DType::Float32 && t->elem != DType::UInt8 && t->elem != DType::Int8) return false;
   return to_concrete(*t->shape).has_value();
 }
 

@@ -10,14 +10,14 @@
 
 namespace hone {
 
-// How a kernel's rank-4 float32 activations are stored. Plain is ONNX's row-major N,C,H,W. ChannelsLast stores the
-// same logical [N,C,H,W] tensor as N,H,W,C (what oneDNN's fastest convolutions read and write); the shape seen through
-// Tensor::shape() stays [N,C,H,W]. Only the planner converts between them (a hone.LayoutTransform step), so chains of
-// channels-last kernels run without reorders.
+// How a kernel's rank-4 activations (float32; uint8 / int8 in quantized models) are stored. Plain is ONNX's
+// row-major N,C,H,W. ChannelsLast stores the same logical [N,C,H,W] tensor as N,H,W,C (what oneDNN's fastest
+// convolutions read and write); the shape seen through Tensor::shape() stays [N,C,H,W]. Only the planner converts
+// between them (a hone.LayoutTransform step), so chains of channels-last kernels run without reorders.
 enum class Layout : uint8_t { Plain = 0, ChannelsLast = 1 };
 const char* layout_name(Layout l);
 
-// Whether a value takes part in layout planning: a float32 rank-4 tensor with a concrete shape.
+// Whether a value takes part in layout planning: a float32, uint8 or int8 rank-4 tensor with a concrete shape.
 bool is_layout_tensor(const TypeInfo* t);
 // A rank-4 shape whose plain and channels-last orders are the same bytes (H*W == 1 or C == 1).
 bool is_layout_neutral(const Shape& nchw);

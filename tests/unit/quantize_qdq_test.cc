@@ -338,7 +338,11 @@ TEST(QuantizeQdq, CloseToFp32InHoneAndRoundTripsThroughOnnx) {
       // 8-bit activations through three layers: within a few percent of the output's scale.
       EXPECT_LT(max_diff(got, want), 0.05 * max_abs(want)) << model.graph.nodes.size() << " sym " << sym;
       Tensor fast = run_hone(back, x, false)[0];
-      EXPECT_LT(max_diff(fast, got), 0.02 * max_abs(want)) << "Hone's lowered run vs its reference kernels";
+      // The runtime runs the QDQ patterns as int8 ops that skip roundings the graph makes (an activation or the
+      // residual Add fused into the conv before it; passes/fuse_qdq.h): as close to fp32 as the reference kernels,
+      // and from them at most what those roundings moved (a few steps at the output's scale).
+      EXPECT_LT(max_diff(fast, want), 0.05 * max_abs(want)) << "Hone's lowered run vs fp32";
+      EXPECT_LT(max_diff(fast, got), 0.04 * max_abs(want)) << "Hone's lowered run vs its reference kernels";
     }
   }
 }

@@ -65,7 +65,8 @@ class ChannelShuffleKernel final : public Kernel {
 };
 
 std::optional<Shape> shuffle_shape(const KernelQuery& q) {
-  if (q.input_types.size() != 1 || !is_layout_tensor(q.input_types[0])) return std::nullopt;
+  if (q.input_types.size() != 1 || !is_layout_tensor(q.input_types[0]) || q.input_types[0]->elem != DType::Float32)
+    return std::nullopt;
   std::optional<Shape> s = to_concrete(*q.input_types[0]->shape);
   int64_t g = q.node.attr_int("group", 0);
   if (!s || g <= 0 || (*s)[1] % g != 0) return std::nullopt;

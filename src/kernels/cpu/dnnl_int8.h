@@ -1,0 +1,67 @@
+// Shared by the oneDNN int8 kernels (dnnl_qconv.cc, dnnl_qmatmul.cc): how the runtime's int8 ops
+// (ops/hone/quantized.h) become oneDNN 2.6 attributes.
+//
+// oneDNN 2.6 computes an int8 convolution or matmul as
+//   dst = post_ops(output_scale[c] * (sum (src - src_zero_point) * weights + bias[c]))
+// then rounds half to even and saturates to dst's type. Our ops apply their post-op chain to the real value
+//   v = acc * x_scale * W_scale[c] + B[c]
+// and quantize v with y_scale and y_zero_point. The epilogue below tracks the value the primitive holds between
+// post-ops as an affine image a * v + b of the real value (a > 0): the output scale and bias choose the first one
+// for free, scale-invariant steps (Relu, LeakyRelu, Clip with mapped bounds) run in any image, affine steps only
+// change the image, other activations need the real value, the residual Add (a binary add of Z as stored) needs
+// Z's scale, and the end needs y's; an eltwise_linear moves from one image to another only where the next step
+// needs it (planned backwards from the end). A plain requantized convolution thus has no post-op at all, and a
+// residual block's conv + Add + Relu at most three (binary add, relu, linear).
+#pragma once
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ops/hone/quantized.h"
+#include "runtime/kernel.h"
+
+namespace hone::dnnl_cpu {
+
+dnnl::memory::data_type int8_data_type(DType t);  // uint8 -> u8, int8 -> s8, float32 -> f32
+const char* int8_type_name(DType t);              // "u8", "s8", "f32": kernel names
+
+// The oneDNN implementation an int8 kernel runs (e.g. "brgconv:avx512_core_vnni"), for tests and profiles: a
+// "ref" one would mean oneDNN found no fast kernel for the shape.
+class DnnlImplementation {
+ public:
+  virtual ~DnnlImplementation() = default;
+  virtual const std::string& implementation() const = 0;
+};
+
+struct Int8Epilogue {
+  std::vector<float> output_scales;  // one per channel (or one for all: `common`)
+  bool common = false;
+  std::vector<float> bias;           // per channel, in accumulator units (empty: none)
+  dnnl::post_ops post_ops;
+  int residual_index = -1;           // the post-op adding Z, or -1
+  bool residual_is_sum = false;      // Z added by a sum post-op: Z must be copied into the output first
+  std::string suffix;                // "+add+relu" style, for kernel names
+  bool ok = true;                    // (internal: whether oneDNN 2.6 computes the chain correctly)
+};
+
+// `acc_scale[c]` = x_scale * W_scale[c] (size = channels); `real_bias` the op's B (empty or size channels);
+// Z's element type, parameters and oneDNN layout (`residual`) when the chain has an Add (a binary post-op). Throws
+// hone::Error on a malformed chain.
+Int8Epilogue make_int8_epilogue(const Node& node, const std::vector<float>& acc_scale,
+                                const std::vector<float>& real_bias, const QuantizedOutput& out, DType z_type,
+                                QuantParams z, const dnnl::memory::desc* residual);
+
+// The attributes: output scales (mask selects the channel dimension when per channel), the source zero point
+// (when not 0), the post-ops, and a user-managed scratchpad.
+dnnl::primitive_attr int8_attr(const Int8Epilogue& e, int channel_mask, int32_t src_zero_point);
+
+// A copy of the int8 weights (plain, `user`) in the primitive's layout `want` (which may carry oneDNN's
+// compensation for int8 sources or source zero points), made once.
+dnnl::memory pack_int8_weights(const int8_t* w, const dnnl::memory::desc& user, const dnnl::memory::desc& want);
+
+// The 8-bit activation layout of a Hone tensor: plain, or nhwc for a rank-4 tensor planned channels-last.
+dnnl::memory::desc int8_activation_desc(const Shape& shape, DType type, Layout layout);
+
+}  // namespace hone::dnnl_cpu

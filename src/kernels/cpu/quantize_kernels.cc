@@ -1,0 +1,213 @@
+// Fast per-tensor QuantizeLinear (float32 -> uint8 / int8), DequantizeLinear (uint8 / int8 -> float32) and
+// hone.QAdd, on the ISA tier's microkernels (quantize_microkernels.h), split over the session's threads. They are what
+// remains of a QDQ model around the ops the int8 kernels do not take (passes/fuse_qdq.cc): graph inputs and outputs,
+// and float islands such as Sigmoid, Resize or pooling between a DequantizeLinear and the next QuantizeLinear.
+//
+// Element by element with one scale and zero point, so any layout will do: channels-last tensors are read and
+// written as they are stored. Per-axis and blocked parameters, runtime scales, float8 / 4-bit / 16-bit types and
+// the opset-23 `precision` attribute stay on the reference kernels.
+#include <algorithm>
+#include <cstring>
+
+#include "kernels/cpu/kernel_helpers.h"
+#include "kernels/cpu/quantize_microkernels.h"
+#include "ops/hone/quantized.h"
+
+namespace hone::cpu {
+namespace {
+
+std::optional<Q8> q8_of(DType t) {
+  if (t == DType::UInt8) return Q8::U8;
+  if (t == DType::Int8) return Q8::S8;
+  if (t == DType::Float32) return Q8::F32;
+  return std::nullopt;
+}
+
+// Per-tensor parameters of a QuantizeLinear / DequantizeLinear node known at plan time: the scale (a constant float32
+// scalar), the zero point (a constant scalar, or absent: uint8 zero), and the quantized type.
+struct PerTensor {
+  float scale;
+  int32_t zero_point;
+  DType type;
+};
+
+std::optional<PerTensor> per_tensor_params(const KernelQuery& q, DType quantized_type_hint) {
+  if (q.input_types.size() < 2 || q.input_constants.size() < 2) return std::nullopt;
+  const Tensor* s = q.input_constants[1];
+  if (!s || s->dtype() != DType::Float32 || s->numel() != 1 || s->rank() > 1) return std::nullopt;
+  if (q.node.attr_int("block_size", 0) != 0 || q.node.attr_int("precision", 0) != 0) return std::nullopt;
+  PerTensor p{s->data<float>()[0], 0, quantized_type_hint};
+  bool has_zp = q.input_types.size() > 2 && q.input_types[2];
+  if (has_zp) {
+    const Tensor* z = q.input_constants[2];
+    if (!z || z->numel() != 1 || z->rank() > 1 || (z->dtype() != DType::UInt8 && z->dtype() != DType::Int8))
+      return std::nullopt;
+    p.zero_point = static_cast<int32_t>(z->get_int(0));
+    p.type = z->dtype();
+  }
+  return p;
+}
+
+bool concrete(const TypeInfo* t) { return t && t->is_tensor() && t->shape && to_concrete(*t->shape).has_value(); }
+
+class Q8Kernel final : public Kernel {
+ public:
+  // Quantize: x float32 -> y quantized; dequantize: the other way.
+  Q8Kernel(std::string name, bool quantize, const PerTensor& p, Shape shape, const OpSchema& reference)
+      : name_(std::move(name)), quantize_(quantize), p_(p), shape_(std::move(shape)), reference_(reference),
+        mk_(quantize_for(active_isa())) {}
+
+  void run(OpContext& ctx) override {
+    const Tensor& x = ctx.input(0);
+    DType in = quantize_ ? DType::Float32 : p_.type, out = quantize_ ? p_.type : DType::Float32;
+    if (x.dtype() != in || x.shape() != shape_) return reference_.compute(ctx);
+    Tensor& y = ctx.output_uninitialized(0, out, shape_);
+    Q8 t = *q8_of(p_.type);
+    float scale = p_.scale, zp = static_cast<float>(p_.zero_point);
+    const QuantizeMicrokernels& mk = mk_;
+    const char* px = static_cast<const char*>(x.raw());
+    char* py = static_cast<char*>(y.raw());
+    bool quantize = quantize_;
+    parallel_chunks(x.numel(), kMinElementsPerThread, ctx.threads(), [&](int64_t b, int64_t e) {
+      if (quantize) mk.quantize(reinterpret_cast<const float*>(px) + b, py + b, e - b, scale, zp, t);
+      else mk.dequantize(px + b, reinterpret_cast<float*>(py) + b, e - b, scale, zp, t);
+    }, 64);
+  }
+  std::string name() const override { return name_; }
+
+ private:
+  std::string name_;
+  bool quantize_;
+  PerTensor p_;
+  Shape shape_;
+  const OpSchema& reference_;
+  const QuantizeMicrokernels& mk_;
+};
+
+std::optional<PerTensor> quantize_applies(const KernelQuery& q) {
+  if (q.opset < 10 || q.input_types.empty() || !is_f32_tensor(q.input_types[0]) || !concrete(q.input_types[0]))
+    return std::nullopt;
+  std::optional<PerTensor> p = per_tensor_params(q, DType::UInt8);
+  if (!p) return std::nullopt;
+  int64_t out_code = q.node.attr_int("output_dtype", 0);
+  if (out_code != 0 && out_code != static_cast<int64_t>(p->type)) return std::nullopt;
+  if (!(p->scale > 0.f) && !(p->scale < 0.f)) return std::nullopt;  // zero or NaN: the reference's business
+  return p;
+}
+
+std::optional<PerTensor> dequantize_applies(const KernelQuery& q) {
+  if (q.opset < 10 || q.input_types.empty() || !q.input_types[0] || !concrete(q.input_types[0])) return std::nullopt;
+  DType xt = q.input_types[0]->elem;
+  if (xt != DType::UInt8 && xt != DType::Int8) return std::nullopt;
+  std::optional<PerTensor> p = per_tensor_params(q, xt);
+  if (!p || p->type != xt) return std::nullopt;
+  int64_t out_code = q.node.attr_int("output_dtype", 0);
+  if (out_code != 0 && out_code != static_cast<int64_t>(DType::Float32)) return std::nullopt;
+  return p;
+}
+
+KernelFactory q8_factory(const char* op, bool quantize) {
+  auto applies = quantize ? quantize_applies : dequantize_applies;
+  return KernelFactory{
+      .domain = "",
+      .op = op,
+      .name = quantize ? "q8_quantize" : "q8_dequantize",
+      .priority = 10,
+      .applies = [applies](const KernelQuery& q) { return applies(q).has_value(); },
+      .create =
+          [applies, quantize](const KernelQuery& q) -> std::unique_ptr<Kernel> {
+            const QuantizeMicrokernels& mk = quantize_for(active_isa());
+            return std::make_unique<Q8Kernel>(std::string(quantize ? "q8_quantize_" : "q8_dequantize_") + mk.isa,
+                                              quantize, *applies(q), *concrete_shape(q.input_types[0]),
+                                              reference_schema(q));
+          },
+      // Element by element with one scale: any layout will do.
+      .channels_last = [applies](const KernelQuery& q) { return applies(q).has_value(); },
+  };
+}
+
+const KernelRegistrar kQuantizeKernel{q8_factory("QuantizeLinear", true)};
+const KernelRegistrar kDequantizeKernel{q8_factory("DequantizeLinear", false)};
+
+// ---- hone.QAdd ----
+
+// The kernel's parameters, or nullopt when the node is not one it takes: same concrete shapes, 8-bit inputs, and a
+// post-op chain of at most one Relu or Clip.
+std::optional<std::pair<QAddParams, Shape>> qadd_plan(const KernelQuery& q) {
+  if (q.input_types.size() != 2 || !concrete(q.input_types[0]) || !concrete(q.input_types[1])) return std::nullopt;
+  if (q.input_constants[0] || q.input_constants[1]) return std::nullopt;
+  Shape a = *concrete_shape(q.input_types[0]), b = *concrete_shape(q.input_types[1]);
+  std::optional<Q8> ta = q8_of(q.input_types[0]->elem), tb = q8_of(q.input_types[1]->elem);
+  if (a != b || !ta || !tb || *ta == Q8::F32 || *tb == Q8::F32) return std::nullopt;
+  QAddParams p;
+  try {
+    QuantParams ap = quant_params_attr(q.node, "a"), bp = quant_params_attr(q.node, "b");
+    QuantizedOutput out = quantized_output_attr(q.node);
+    p = {ap.scale, static_cast<float>(ap.zero_point), bp.scale, static_cast<float>(bp.zero_point),
+         out.params.scale, static_cast<float>(out.params.zero_point)};
+    p.a = *ta;
+    p.b = *tb;
+    p.y = *q8_of(out.type);
+    std::vector<std::string> ops = q.node.attr_strings("post_ops");
+    std::vector<float> params = q.node.attr_floats("post_op_params");
+    if (ops.size() > 1) return std::nullopt;
+    if (ops.size() == 1) {
+      p.clamp = true;
+      if (ops[0] == "Relu" && params.empty()) p.lo = 0.f, p.hi = std::numeric_limits<float>::infinity();
+      else if (ops[0] == "Clip" && params.size() == 2) p.lo = params[0], p.hi = params[1];
+      else return std::nullopt;
+    }
+  } catch (const Error&) {
+    return std::nullopt;  // malformed attributes: the reference kernel reports them
+  }
+  return std::make_pair(p, a);
+}
+
+class QAddKernel final : public Kernel {
+ public:
+  QAddKernel(const QAddParams& p, Shape shape, DType a, DType b, DType y)
+      : p_(p), shape_(std::move(shape)), a_(a), b_(b), y_(y), mk_(quantize_for(active_isa())) {}
+  void run(OpContext& ctx) override {
+    const Tensor& a = ctx.input(0);
+    const Tensor& b = ctx.input(1);
+    if (a.dtype() != a_ || b.dtype() != b_ || a.shape() != shape_ || b.shape() != shape_)
+      fail("{}: inputs {}[{}] and {}[{}] are not the planned {}[{}]", ctx.node().label(), dtype_name(a.dtype()),
+           shape_str(a.shape()), dtype_name(b.dtype()), shape_str(b.shape()), dtype_name(a_), shape_str(shape_));
+    Tensor& y = ctx.output_uninitialized(0, y_, shape_);
+    const auto* pa = static_cast<const char*>(a.raw());
+    const auto* pb = static_cast<const char*>(b.raw());
+    auto* py = static_cast<char*>(y.raw());
+    size_t ea = dtype_size(a_), eb = dtype_size(b_), ey = dtype_size(y_);
+    const QAddParams& p = p_;
+    const QuantizeMicrokernels& mk = mk_;
+    parallel_chunks(a.numel(), kMinElementsPerThread, ctx.threads(), [&](int64_t s, int64_t e) {
+      mk.qadd(pa + s * static_cast<int64_t>(ea), pb + s * static_cast<int64_t>(eb), py + s * static_cast<int64_t>(ey),
+              e - s, p);
+    }, 64);
+  }
+  std::string name() const override { return std::string("q8_qadd_") + mk_.isa; }
+
+ private:
+  QAddParams p_;
+  Shape shape_;
+  DType a_, b_, y_;
+  const QuantizeMicrokernels& mk_;
+};
+
+HONE_REGISTER_KERNEL({
+    .domain = "hone",
+    .op = "QAdd",
+    .name = "q8_qadd",
+    .priority = 10,
+    .applies = [](const KernelQuery& q) { return qadd_plan(q).has_value(); },
+    .create =
+        [](const KernelQuery& q) -> std::unique_ptr<Kernel> {
+          auto [p, shape] = *qadd_plan(q);
+          return std::make_unique<QAddKernel>(p, shape, q.input_types[0]->elem, q.input_types[1]->elem,
+                                              quantized_output_type(q.node));
+        },
+    .channels_last = [](const KernelQuery& q) { return qadd_plan(q).has_value(); },
+});
+
+}  // namespace
+}  // namespace hone::cpu
