@@ -155,7 +155,8 @@ SearchResult search_keep_float(const Model& fp32, const QuantizeConfig& config,
   std::stable_sort(r.sensitivity.begin(), r.sensitivity.end(),
                    [](const LayerSensitivity& a, const LayerSensitivity& b) { return a.gain > b.gain; });
   double current = r.quantized;
-  for (size_t i = 0; i < r.sensitivity.size(); ++i) {
+  // Keeping every layer float would "meet" any target: that is no quantized model, so the search stops one short.
+  for (size_t i = 0; i + 1 < r.sensitivity.size(); ++i) {
     const LayerSensitivity& s = r.sensitivity[i];
     r.keep_float.insert(s.node);
     double v = s.metric;  // the first step is the sensitivity run itself

@@ -57,7 +57,8 @@ struct SearchResult {
 };
 
 // Searches which layers to keep float. `ranges`: calibrated ranges (static mode; null otherwise). Does not throw
-// when the target cannot be met: `met` says so, with every layer kept float in `keep_float`.
+// when the target cannot be met with at least one layer quantized: `met` says so (keep_float then holds every layer
+// but the least sensitive, and final_metric what that reached).
 SearchResult search_keep_float(const Model& fp32, const QuantizeConfig& config,
                                const std::map<std::string, Range>* ranges, const AccuracyGoal& goal,
                                const ObserveOptions& run);
