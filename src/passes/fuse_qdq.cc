@@ -79,7 +79,8 @@ class QdqFuser {
       const Node& n = g_.nodes[i];
       if (n.op_type == "Add" || n.op_type == "Sum") return count(fuse_add(i), stats_.qadd);
       if (n.op_type == "Reshape" || n.op_type == "Flatten" || n.op_type == "Squeeze" || n.op_type == "Unsqueeze" ||
-          n.op_type == "Transpose")
+          n.op_type == "Transpose" || n.op_type == "MaxPool" || n.op_type == "Concat" ||
+          (n.op_type == "Resize" && n.attr_string("mode", "nearest") == "nearest"))
         return count(fuse_data_movement(i), stats_.int8_data_movement);
       return false;
     });
@@ -590,18 +591,26 @@ class QdqFuser {
     return true;
   }
 
-  // DQ -> (op that only moves elements) -> Q with the same parameters: the op runs on the 8-bit tensor.
+  // DQ -> (op that only moves or compares elements) -> Q with the same parameters: the op runs on the 8-bit tensor.
+  // Concat: every input through such a DQ.
   bool fuse_data_movement(size_t i) {
     const Node& n = g_.nodes[i];
     if (n.inputs.empty() || n.outputs.empty() || n.outputs[0].empty()) return false;
     for (size_t k = 1; k < n.outputs.size(); ++k)
       if (!n.outputs[k].empty()) return false;
-    std::optional<QAct> x = dq_activation(n.inputs[0]);
-    if (!x) return false;
+    size_t data_inputs = n.op_type == "Concat" ? n.inputs.size() : 1;
+    std::vector<QAct> x;
+    for (size_t k = 0; k < data_inputs; ++k) {
+      std::optional<QAct> a = dq_activation(n.inputs[k]);
+      if (!a) return false;
+      if (!x.empty() && (a->type != x[0].type || a->p.scale != x[0].p.scale || a->p.zero_point != x[0].p.zero_point))
+        return false;
+      x.push_back(*a);
+    }
     std::optional<QOut> q = quantize_consumer(n.outputs[0]);
-    if (!q || q->type != x->type || q->p.scale != x->p.scale || q->p.zero_point != x->p.zero_point) return false;
+    if (!q || q->type != x[0].type || q->p.scale != x[0].p.scale || q->p.zero_point != x[0].p.zero_point) return false;
     Node f = n;
-    f.inputs[0] = x->q;
+    for (size_t k = 0; k < data_inputs; ++k) f.inputs[k] = x[k].q;
     f.outputs[0] = q->y;
     commit(i, {q->node}, std::move(f));
     return true;

@@ -9,8 +9,8 @@
 //   DQ(x_q) -> Conv(DQ(W_q)) -> [activations] (no Q after: last layers)      =>  hone.QConv with a float32 output
 //   DQ(x_q) -> MatMul / Gemm(DQ(W_q) constant [, C]) [-> Add(bias)] -> ... -> Q  =>  hone.QMatMul
 //   DQ(a_q), DQ(b_q) -> Add / Sum [-> Relu | Clip] -> Q                       =>  hone.QAdd
-//   DQ(x_q) -> Reshape / Flatten / Squeeze / Unsqueeze / Transpose -> Q with the same scale and zero point
-//                                                                            =>  the op on x_q itself
+//   DQ(x_q) -> Reshape / Flatten / Squeeze / Unsqueeze / Transpose / MaxPool / Resize (nearest) / Concat (every
+//   data input so) -> Q with the same scale and zero point                   =>  the op on x_q itself
 //   DynamicQuantizeLinear(x) -> MatMulInteger(., W_q) -> Cast -> Mul(., x_scale * W_scale) [-> Add(bias)]
 //                                                                            =>  hone.DynamicQMatMul(x, W_q, ...)
 //

@@ -299,6 +299,47 @@ TEST(FuseQdq, DynamicQuantizationBecomesOneOpThatMatchesBitForBit) {
   EXPECT_EQ(a.vs_qdq_exact, 1.0);
 }
 
+TEST(FuseQdq, PoolResizeAndConcatBetweenSameScalePairsRunOn8BitTensors) {
+  // conv -> Q/DQ -> MaxPool -> Q/DQ -> Resize (nearest, 2x) -> Q/DQ, Concat with the pooled tensor -> Q/DQ -> conv:
+  // every pair between them shares one scale, as `hone quantize` writes data-movement ops.
+  QdqBuilder b({1, 8, 12, 12});
+  float s = 0.02f;
+  std::string c = b.qdq(b.conv(b.qdq("x", 2.f / 255, 128), 2.f / 255, 8, 16, 3), s, 128);
+  std::string pool = b.qdq(b.node("MaxPool", {c}, {Attribute::of_ints("kernel_shape", {2, 2}),
+                                                   Attribute::of_ints("strides", {2, 2})}), s, 128);
+  Tensor scales(DType::Float32, {4});
+  std::vector<float> sv = {1, 1, 2, 2};
+  std::copy(sv.begin(), sv.end(), scales.data<float>());
+  std::string up = b.qdq(b.node("Resize", {pool, "", b.init("scales", scales)},
+                                {Attribute::of_string("mode", "nearest"),
+                                 Attribute::of_string("coordinate_transformation_mode", "asymmetric"),
+                                 Attribute::of_string("nearest_mode", "floor")}), s, 128);
+  std::string cat = b.qdq(b.node("Concat", {up, c}, {Attribute::of_int("axis", 1)}), s, 128);
+  std::string y = b.conv(cat, s, 32, 4, 1);
+  Model m = b.finish({y});
+  std::shared_ptr<Graph> g = lower_for_runtime(m.graph, opset_of(m));
+  EXPECT_EQ(count(*g, "", "DequantizeLinear"), 0);
+  EXPECT_EQ(count(*g, "", "QuantizeLinear"), 1);
+  for (const char* op : {"MaxPool", "Resize", "Concat"}) {
+    const Node* n = find_op(*g, op);
+    ASSERT_NE(n, nullptr) << op;
+    for (const Node& p : g->nodes)
+      for (const std::string& o : p.outputs)
+        if (o == n->inputs[0]) EXPECT_TRUE(p.op_type == "QConv" || p.op_type == "MaxPool" || p.op_type == "Resize") << op;
+  }
+  Session fast(m, {.threads = 2});
+  std::mt19937 rng(1);
+  const Plan& p = fast.plan_for({Value::of(uniform({1, 8, 12, 12}, rng, -1, 1))});
+  for (const PlanStep& st : p.steps) {
+    const std::string& op = st.node->op_type;
+    if (op == "MaxPool") EXPECT_EQ(st.kernel->name().rfind("dnnl-maxpool-u8", 0), 0u) << st.kernel->name();
+    if (op == "Resize") EXPECT_EQ(st.kernel->name(), "q8_resize_nearest_nhwc");
+    if (op == "Concat") EXPECT_EQ(st.kernel->name(), "copy_concat_nhwc");
+  }
+  EXPECT_LE(p.layout_transforms, 2);
+  check_outputs(m, {1, 8, 12, 12}, 0.05, 0.05, 0.0);
+}
+
 TEST(FuseQdq, WhatMustNotFuse) {
   {  // weights with a zero point: the int8 kernels take symmetric weights only
     QdqBuilder b({1, 4, 6, 6});

@@ -239,6 +239,89 @@ TEST(Int8Kernels, DynamicQMatMulIsBitExact) {
           }
 }
 
+TEST(Int8Kernels, MaxPoolResizeAndConcatOn8BitTensorsAreExact) {
+  struct Pool {
+    Shape x;
+    std::vector<Attribute> attrs;
+  };
+  std::vector<Pool> pools = {
+      {{1, 16, 9, 9}, {Attribute::of_ints("kernel_shape", {3, 3}), Attribute::of_ints("strides", {2, 2}),
+                       Attribute::of_ints("pads", {1, 1, 1, 1})}},
+      {{2, 24, 10, 7}, {Attribute::of_ints("kernel_shape", {2, 2}), Attribute::of_ints("strides", {2, 2}),
+                        Attribute::of_int("ceil_mode", 1)}},
+      {{1, 5, 11, 11}, {Attribute::of_ints("kernel_shape", {3, 3}), Attribute::of_ints("pads", {1, 0, 1, 2})}}};
+  for (const Pool& p : pools)
+    for (DType t : {DType::UInt8, DType::Int8})
+      for (Layout layout : {Layout::Plain, Layout::ChannelsLast})
+        for (int threads : {1, 2}) {
+          std::string what = fmt::format("MaxPool [{}] {} {} {} threads", shape_str(p.x), dtype_name(t),
+                                         layout_name(layout), threads);
+          Int8Case c{.domain = "", .op = "MaxPool", .opset = 12, .inputs = {random_q8(t, p.x, 3)},
+                     .constant = {false}, .attrs = p.attrs, .threads = threads, .layout = layout};
+          Int8Outcome o = run_int8_case(c, best_isa());
+          ASSERT_EQ(o.kernel.rfind("dnnl-maxpool-", 0), 0u) << what << ": chose " << o.kernel;
+          expect_fast_implementation(o, what);
+          expect_identical(o, what);
+        }
+
+  // Dilated 8-bit pooling: oneDNN 2.6 has only its reference loops, so Hone's reference kernel runs it.
+  Int8Case dilated{.domain = "", .op = "MaxPool", .opset = 12, .inputs = {random_u8({1, 5, 11, 11}, 3)},
+                   .constant = {false},
+                   .attrs = {Attribute::of_ints("kernel_shape", {3, 3}), Attribute::of_ints("dilations", {2, 2})}};
+  EXPECT_EQ(run_int8_case(dilated, best_isa()).kernel, "reference");
+
+  auto f32s = [](std::vector<float> v) {
+    Tensor t(DType::Float32, {static_cast<int64_t>(v.size())});
+    std::copy(v.begin(), v.end(), t.data<float>());
+    return t;
+  };
+  auto i64s = [](std::vector<int64_t> v) {
+    Tensor t(DType::Int64, {static_cast<int64_t>(v.size())});
+    std::copy(v.begin(), v.end(), t.data<int64_t>());
+    return t;
+  };
+  struct Resize {
+    Shape x;
+    Tensor scales, sizes;
+    std::string coord, rounding;
+  };
+  std::vector<Resize> resizes = {{{1, 24, 10, 12}, f32s({1, 1, 2, 2}), Tensor(), "asymmetric", "floor"},
+                                 {{2, 3, 7, 9}, Tensor(), i64s({2, 3, 11, 4}), "half_pixel", "round_prefer_floor"},
+                                 {{1, 16, 8, 8}, f32s({1, 1, 0.5f, 1.5f}), Tensor(), "align_corners", "ceil"}};
+  for (const Resize& r : resizes)
+    for (DType t : {DType::UInt8, DType::Int8})
+      for (Layout layout : {Layout::Plain, Layout::ChannelsLast}) {
+        std::string what = fmt::format("Resize [{}] {} {} {}", shape_str(r.x), r.coord, dtype_name(t), layout_name(layout));
+        bool sizes = r.sizes.numel() > 0;
+        Int8Case c{.domain = "", .op = "Resize", .opset = 13,
+                   .inputs = {random_q8(t, r.x, 5), Tensor(DType::Float32, {0}), sizes ? Tensor(DType::Float32, {0}) : r.scales,
+                              sizes ? r.sizes : Tensor()},
+                   .constant = {false, true, true, true},
+                   .omitted = {false, true, sizes, !sizes},
+                   .attrs = {Attribute::of_string("mode", "nearest"),
+                             Attribute::of_string("coordinate_transformation_mode", r.coord),
+                             Attribute::of_string("nearest_mode", r.rounding)},
+                   .threads = 2,
+                   .layout = layout};
+        Int8Outcome o = run_int8_case(c, best_isa());
+        ASSERT_EQ(o.kernel.rfind("q8_resize_nearest", 0), 0u) << what << ": chose " << o.kernel;
+        expect_identical(o, what);
+      }
+
+  for (Layout layout : {Layout::Plain, Layout::ChannelsLast})
+    for (int64_t axis : {1, 2}) {
+      Int8Case c{.domain = "", .op = "Concat", .opset = 13,
+                 .inputs = {random_u8({1, 3, 5, 4}, 1), random_u8(axis == 1 ? Shape{1, 7, 5, 4} : Shape{1, 3, 2, 4}, 2)},
+                 .constant = {false, false},
+                 .attrs = {Attribute::of_int("axis", axis)},
+                 .threads = 1,
+                 .layout = layout};
+      Int8Outcome o = run_int8_case(c, best_isa());
+      EXPECT_EQ(o.kernel, layout == Layout::Plain ? "copy_concat" : "copy_concat_nhwc");
+      expect_identical(o, fmt::format("Concat axis {} {}", axis, layout_name(layout)));
+    }
+}
+
 TEST(Int8Kernels, UnsupportedFormsStayOnTheReference) {
   // A non-constant weight, and a float32 input to QConv: the reference kernel reports or computes them.
   Int8Case c = conv_case({{1, 8, 5, 5}, 8, 3, 1, 1, 1, 1}, {DType::UInt8, DType::UInt8, true});

@@ -98,6 +98,15 @@ class ConcatKernel final : public Kernel {
 };
 
 bool rank4_float(const ConcatPlan& p) { return p.dtype == DType::Float32 && p.shapes[0].size() == 4; }
+// The 8-bit tensors of quantized models too (passes/fuse_qdq.cc), when no input is a constant (those are copied to
+// channels-last as float32).
+bool rank4_channels_last(const ConcatPlan& p, const KernelQuery& q) {
+  if (rank4_float(p)) return true;
+  if ((p.dtype != DType::UInt8 && p.dtype != DType::Int8) || p.shapes[0].size() != 4) return false;
+  for (size_t i : p.inputs)
+    if (q.input_constants[i]) return false;
+  return true;
+}
 
 HONE_REGISTER_KERNEL({
     .domain = "",
@@ -113,7 +122,7 @@ HONE_REGISTER_KERNEL({
     .channels_last =
         [](const KernelQuery& q) {
           std::optional<ConcatPlan> p = plan_concat(q);
-          return p && rank4_float(*p);
+          return p && rank4_channels_last(*p, q);
         },
 });
 
