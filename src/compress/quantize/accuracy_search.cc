@@ -6,6 +6,7 @@
 #include <limits>
 #include <memory>
 
+#include "bench/evaluate.h"
 #include "bench/fidelity.h"
 #include "bench/progress.h"
 #include "compress/quantize/qdq.h"
@@ -16,29 +17,13 @@ namespace hone::quant {
 
 double top1_accuracy(const Model& m, const data::Dataset& data, const std::vector<int64_t>& labels,
                      const ObserveOptions& run) {
-  if (m.graph.inputs.size() != 1) fail("accuracy is measured on models with one input; this one has {}",
-                                       m.graph.inputs.size());
   if (static_cast<int64_t>(labels.size()) < data.size())
     fail("{} labels for {} samples", labels.size(), data.size());
+  std::vector<int64_t> used(labels.begin(), labels.begin() + data.size());  // a --limit'ed part of a labelled set
   Session s(m, {.threads = run.threads});
-  data::InputBatcher batcher(data, m.graph.inputs[0], run.batch);
-  AccuracyAccumulator acc;
-  ProgressBar bar(run.label, run.progress);
-  for (int64_t b = 0; b < batcher.batches(); ++b) {
-    std::vector<Value> out = s.run_values({Value::of(batcher.batch(b))});
-    if (out.empty() || !out[0].is_tensor() || out[0].tensor.dtype() != DType::Float32)
-      fail("the model's first output is not a float32 tensor of class scores");
-    Tensor logits = out[0].tensor;
-    const int64_t n = batcher.count(b);
-    if (logits.rank() >= 1 && logits.dim(0) > n) {  // a padded last batch: its real rows only
-      Shape sh = logits.shape();
-      sh[0] = n;
-      logits = Tensor::borrow(DType::Float32, sh, logits.data<float>());
-    }
-    acc.add(logits, labels.data() + batcher.first_sample(b), n);
-    bar.update(static_cast<double>(b + 1) / static_cast<double>(batcher.batches()), "");
-  }
-  return acc.top1();
+  EvalResult r = evaluate(s, data, &used, nullptr,
+                          {.batch = run.batch, .progress = run.progress, .progress_label = run.label});
+  return r.accuracy->top1();
 }
 
 namespace {
