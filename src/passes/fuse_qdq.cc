@@ -78,6 +78,8 @@ class QdqFuser {
     for_each_anchor([&](size_t i) {
       const Node& n = g_.nodes[i];
       if (n.op_type == "Add" || n.op_type == "Sum") return count(fuse_add(i), stats_.qadd);
+      if (n.op_type == "Mul") return count(fuse_mul(i), stats_.qmul);
+      if (n.op_type == "GlobalAveragePool") return count(fuse_global_average_pool(i), stats_.qpool);
       if (n.op_type == "Reshape" || n.op_type == "Flatten" || n.op_type == "Squeeze" || n.op_type == "Unsqueeze" ||
           n.op_type == "Transpose" || n.op_type == "MaxPool" || n.op_type == "Concat" ||
           (n.op_type == "Resize" && n.attr_string("mode", "nearest") == "nearest"))
@@ -588,6 +590,55 @@ class QdqFuser {
     f.inputs = {a->q, b->q};
     f.outputs = {t.out};
     commit(i, t.absorbed, std::move(f));
+    return true;
+  }
+
+  // A computed float32 value that is no constant (a squeeze-excitation gate an int8 conv left in float).
+  bool float_activation(const std::string& v) const {
+    const TypeInfo* t = ctx_.type(v);
+    return t && t->elem == DType::Float32 && !ctx_.constant(v);
+  }
+
+  // Mul(DQ(a), DQ(b) or a float value) [-> Q]: a squeeze-excitation gate times its feature map.
+  bool fuse_mul(size_t i) {
+    const Node& n = g_.nodes[i];
+    if (n.inputs.size() != 2 || n.outputs.size() != 1) return false;
+    std::optional<QAct> a = dq_activation(n.inputs[0]), b = dq_activation(n.inputs[1]);
+    if (!(a && (b || float_activation(n.inputs[1]))) && !(b && float_activation(n.inputs[0]))) return false;
+    std::optional<QOut> q = quantize_consumer(n.outputs[0]);
+    Node f;
+    f.domain = "hone";
+    f.op_type = "QMul";
+    f.name = n.name;
+    if (a) add_input_attributes("a", *a, &f);
+    if (b) add_input_attributes("b", *b, &f);
+    Tail t;
+    t.q = q;
+    add_tail_attributes(t, &f);
+    f.inputs = {a ? a->q : n.inputs[0], b ? b->q : n.inputs[1]};
+    f.outputs = {q ? q->y : n.outputs[0]};
+    commit(i, q ? std::vector<size_t>{q->node} : std::vector<size_t>{}, std::move(f));
+    return true;
+  }
+
+  // GlobalAveragePool(DQ(x)) [-> Q]: the mean from integer sums.
+  bool fuse_global_average_pool(size_t i) {
+    const Node& n = g_.nodes[i];
+    if (n.inputs.size() != 1 || n.outputs.size() != 1) return false;
+    std::optional<QAct> x = dq_activation(n.inputs[0]);
+    if (!x) return false;
+    std::optional<QOut> q = quantize_consumer(n.outputs[0]);
+    Node f;
+    f.domain = "hone";
+    f.op_type = "QGlobalAveragePool";
+    f.name = n.name;
+    add_input_attributes("x", *x, &f);
+    Tail t;
+    t.q = q;
+    add_tail_attributes(t, &f);
+    f.inputs = {x->q};
+    f.outputs = {q ? q->y : n.outputs[0]};
+    commit(i, q ? std::vector<size_t>{q->node} : std::vector<size_t>{}, std::move(f));
     return true;
   }
 

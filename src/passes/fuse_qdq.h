@@ -9,6 +9,8 @@
 //   DQ(x_q) -> Conv(DQ(W_q)) -> [activations] (no Q after: last layers)      =>  hone.QConv with a float32 output
 //   DQ(x_q) -> MatMul / Gemm(DQ(W_q) constant [, C]) [-> Add(bias)] -> ... -> Q  =>  hone.QMatMul
 //   DQ(a_q), DQ(b_q) -> Add / Sum [-> Relu | Clip] -> Q                       =>  hone.QAdd
+//   DQ(a_q), DQ(b_q) or a float gate -> Mul [-> Q]                           =>  hone.QMul (squeeze-excitation)
+//   DQ(x_q) -> GlobalAveragePool [-> Q]                                       =>  hone.QGlobalAveragePool
 //   DQ(x_q) -> Reshape / Flatten / Squeeze / Unsqueeze / Transpose / MaxPool / Resize (nearest) / Concat (every
 //   data input so) -> Q with the same scale and zero point                   =>  the op on x_q itself
 //   DynamicQuantizeLinear(x) -> MatMulInteger(., W_q) -> Cast -> Mul(., x_scale * W_scale) [-> Add(bias)]
@@ -29,8 +31,8 @@
 namespace hone {
 
 struct QdqFusionStats {
-  int qconv = 0, qmatmul = 0, qadd = 0, dynamic_qmatmul = 0, int8_data_movement = 0;
-  int total() const { return qconv + qmatmul + qadd + dynamic_qmatmul + int8_data_movement; }
+  int qconv = 0, qmatmul = 0, qadd = 0, qmul = 0, qpool = 0, dynamic_qmatmul = 0, int8_data_movement = 0;
+  int total() const { return qconv + qmatmul + qadd + qmul + qpool + dynamic_qmatmul + int8_data_movement; }
 };
 
 // Rewrites `g` in place; `ctx` must hold g's types (refresh_types). Returns what it made.

@@ -340,6 +340,33 @@ TEST(FuseQdq, PoolResizeAndConcatBetweenSameScalePairsRunOn8BitTensors) {
   check_outputs(m, {1, 8, 12, 12}, 0.05, 0.05, 0.0);
 }
 
+TEST(FuseQdq, SqueezeExcitationRunsInInt8) {
+  // PaddleOCR det's SE block as `hone quantize` writes it: x -> GlobalAveragePool -> Q/DQ -> conv -> Q/DQ -> conv ->
+  // Q/DQ -> HardSigmoid -> Mul(x, gate) -> Q/DQ. The pool reads x as uint8, the gate conv keeps its HardSigmoid
+  // (float32 out, the Mul being no quantized op), and the Mul scales the uint8 map by it.
+  QdqBuilder b({1, 16, 10, 10});
+  std::string x = b.qdq(b.conv(b.qdq("x", 2.f / 255, 128), 2.f / 255, 16, 16, 3), 0.02f, 128);
+  std::string pooled = b.qdq(b.node("GlobalAveragePool", {x}), 0.005f, 128);
+  std::string squeezed = b.qdq(b.node("Relu", {b.conv(pooled, 0.005f, 16, 4, 1)}), 0.002f, 0);
+  std::string gate = b.node("HardSigmoid", {b.qdq(b.conv(squeezed, 0.002f, 4, 16, 1), 0.01f, 128)},
+                            {Attribute::of_float("alpha", 0.2f), Attribute::of_float("beta", 0.5f)});
+  std::string y = b.qdq(b.node("Mul", {x, gate}), 0.02f, 128);
+  Model m = b.finish({y});
+  std::shared_ptr<Graph> g = lower_for_runtime(m.graph, opset_of(m));
+  EXPECT_EQ(count(*g, "hone", "QGlobalAveragePool"), 1);
+  EXPECT_EQ(count(*g, "hone", "QMul"), 1);
+  EXPECT_EQ(count(*g, "hone", "QConv"), 3);
+  EXPECT_EQ(count(*g, "", "Mul") + count(*g, "", "GlobalAveragePool") + count(*g, "", "HardSigmoid"), 0);
+  Session fast(m, {.threads = 2});
+  std::mt19937 rng(1);
+  const Plan& p = fast.plan_for({Value::of(uniform({1, 16, 10, 10}, rng, -1, 1))});
+  for (const PlanStep& st : p.steps) {
+    if (st.node->op_type == "QMul") EXPECT_EQ(st.kernel->name().rfind("q8_qmul_gate_nhwc", 0), 0u) << st.kernel->name();
+    if (st.node->op_type == "QGlobalAveragePool") EXPECT_EQ(st.kernel->name(), "q8_global_avgpool_nhwc");
+  }
+  check_outputs(m, {1, 16, 10, 10}, 0.06, 0.02);
+}
+
 TEST(FuseQdq, WhatMustNotFuse) {
   {  // weights with a zero point: the int8 kernels take symmetric weights only
     QdqBuilder b({1, 4, 6, 6});

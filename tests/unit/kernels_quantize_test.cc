@@ -144,6 +144,54 @@ TEST(QuantizeKernels, QAddMatchesReferenceBitForBit) {
         }
 }
 
+TEST(QuantizeKernels, QMulByAChannelGateMatchesReferenceBitForBit) {
+  // A squeeze-excitation gate [N, C, 1, 1] (uint8, or float32 as an int8 conv left it) times the feature map.
+  for (Isa isa : all_tiers())
+    for (DType gate : {DType::UInt8, DType::Float32})
+      for (DType y : {DType::UInt8, DType::Int8, DType::Float32})
+        for (Layout layout : {Layout::Plain, Layout::ChannelsLast})
+          for (bool gate_first : {false, true}) {
+            Shape xs = {2, 24, 9, 7}, gs = {2, 24, 1, 1};
+            std::string what = fmt::format("{} gate {} -> {} {}{}", isa_name(isa), dtype_name(gate), dtype_name(y),
+                                           layout_name(layout), gate_first ? " gate first" : "");
+            Tensor x = random_u8(xs, 1), g = gate == DType::Float32 ? random_floats(gs, 2, 0.f, 1.f) : random_u8(gs, 2);
+            std::vector<Attribute> attrs = {Attribute::of_int("y_type", static_cast<int64_t>(y))};
+            auto params = [&](const char* p, float s, int z) {
+              attrs.push_back(Attribute::of_float(std::string(p) + "_scale", s));
+              attrs.push_back(Attribute::of_int(std::string(p) + "_zero_point", z));
+            };
+            params(gate_first ? "b" : "a", 0.05f, 100);
+            if (gate == DType::UInt8) params(gate_first ? "a" : "b", 1.f / 255, 0);
+            if (y != DType::Float32) params("y", 0.04f, y == DType::UInt8 ? 90 : 0);
+            Int8Case c{.op = "QMul", .inputs = {gate_first ? g : x, gate_first ? x : g}, .constant = {false, false},
+                       .attrs = attrs, .threads = 2, .layout = layout};
+            Int8Outcome o = run_int8_case(c, isa);
+            EXPECT_EQ(o.kernel.rfind("q8_qmul_gate", 0), 0u) << what << ": chose " << o.kernel;
+            expect_identical(o, what);
+          }
+}
+
+TEST(QuantizeKernels, QGlobalAveragePoolMatchesReferenceBitForBit) {
+  for (DType t : {DType::UInt8, DType::Int8})
+    for (DType y : {DType::UInt8, DType::Float32})
+      for (Layout layout : {Layout::Plain, Layout::ChannelsLast})
+        for (const Shape& s : std::vector<Shape>{{1, 96, 20, 20}, {2, 7, 3, 5}}) {
+          std::string what = fmt::format("{} [{}] -> {} {}", dtype_name(t), shape_str(s), dtype_name(y), layout_name(layout));
+          std::vector<Attribute> attrs = {Attribute::of_float("x_scale", 0.03f),
+                                          Attribute::of_int("x_zero_point", t == DType::UInt8 ? 120 : -5),
+                                          Attribute::of_int("y_type", static_cast<int64_t>(y))};
+          if (y != DType::Float32) {
+            attrs.push_back(Attribute::of_float("y_scale", 0.01f));
+            attrs.push_back(Attribute::of_int("y_zero_point", 128));
+          }
+          Int8Case c{.op = "QGlobalAveragePool", .inputs = {random_q8(t, s, 3)}, .constant = {false}, .attrs = attrs,
+                     .layout = layout};
+          Int8Outcome o = run_int8_case(c, best_isa());
+          EXPECT_EQ(o.kernel.rfind("q8_global_avgpool", 0), 0u) << what << ": chose " << o.kernel;
+          expect_identical(o, what);
+        }
+}
+
 TEST(QuantizeKernels, QAddWithAnotherActivationStaysOnTheReference) {
   Int8Case c{.op = "QAdd", .inputs = {random_u8({9}, 1), random_u8({9}, 2)}, .constant = {false, false},
              .attrs = {Attribute::of_float("a_scale", 0.1f), Attribute::of_float("b_scale", 0.1f),

@@ -1,6 +1,6 @@
 // Per-tensor 8-bit quantization microkernels, one table per ISA tier (scalar, AVX2, AVX-512), compiled from one
 // generic body (quantize_microkernels.inc) like the element-wise ones: QuantizeLinear (float32 -> uint8 / int8),
-// DequantizeLinear (uint8 / int8 -> float32), hone.QAdd and DynamicQuantizeLinear's range. Every tier gives the
+// DequantizeLinear (uint8 / int8 -> float32), hone.QAdd, hone.QMul and DynamicQuantizeLinear's range. Every tier gives the
 // reference kernels' results bit for bit: the same float32 operations in the same order (a division by the scale, round
 // half to even, saturation; no fused multiply-adds). Microkernels run single-threaded on a contiguous range;
 // quantize_kernels.cc splits work.
@@ -28,6 +28,15 @@ struct QAddParams {
 };
 using QAddFn = void (*)(const void* a, const void* b, void* y, int64_t n, const QAddParams& p);
 
+// hone.QMul by a dequantized factor per element: v = ((a - a_zp) * a_scale) * m[i], then y as QuantizeFn writes it
+// with y_scale and y_zp, or v itself for a float32 y (m holds the other operand's dequantized values, repeated as it
+// broadcasts).
+struct QMulParams {
+  float a_scale = 1, a_zp = 0, y_scale = 1, y_zp = 0;
+  Q8 a = Q8::U8, y = Q8::U8;
+};
+using QMulFn = void (*)(const void* a, const float* m, void* y, int64_t n, const QMulParams& p);
+
 // DynamicQuantizeLinear's range: *lo = min(0, min x), *hi = max(0, max x), NaNs ignored.
 using MinMaxFn = void (*)(const float* x, int64_t n, float* lo, float* hi);
 
@@ -36,6 +45,7 @@ struct QuantizeMicrokernels {
   QuantizeFn quantize;
   DequantizeFn dequantize;
   QAddFn qadd;
+  QMulFn qmul;
   MinMaxFn minmax;
 };
 

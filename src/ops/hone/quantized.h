@@ -20,6 +20,10 @@
 //                 v = ((X - x_zp) @ W) * x_scale * W_scale[n] + B[n]; Y is [..., N].
 // hone.QAdd       A, B (broadcast as Add does); a_scale, a_zero_point, b_scale, b_zero_point.
 //                 v = (A - a_zp) * a_scale + (B - b_zp) * b_scale.
+// hone.QMul       A, B (broadcast as Mul does; e.g. a squeeze-excitation gate [N, C, 1, 1]), each uint8 / int8 (with
+//                 the parameters of QAdd) or float32 (taken as it is). v = ((A - a_zp) * a_scale) * ((B - b_zp) * b_scale).
+// hone.QGlobalAveragePool  X [N, C, spatial...]; x_scale, x_zero_point. Y [N, C, 1...]:
+//                 v = (sum of X over the spatial dims - count * x_zp) * x_scale / count (in double, then float32).
 // hone.DynamicQMatMul  X float32 [..., K], W [K, N] int8, W_scale (scalar or [N]), B (optional float32 [N]):
 //                 ONNX's dynamic quantization fused: X quantized per tensor as DynamicQuantizeLinear does (uint8),
 //                 Y = float(MatMulInteger(X_q, W, x_zp)) * (x_scale * W_scale[n]) + B[n], float32.
