@@ -19,6 +19,7 @@
 #include "kernel_run_util.h"
 #include "kernels/cpu/dnnl_conv.h"
 #include "kernels/cpu/dnnl_matmul.h"
+#include "kernels/cpu/low_precision_kernels.h"
 #include "ops/hone/low_precision.h"
 #include "passes/lower_low_precision.h"
 #include "passes/runtime_lowering.h"
@@ -201,6 +202,26 @@ TEST(LowPrecisionRoundedConv, MatchesReference) {
           expect_same_bits(again, r.fast[0], what + ": output not rounded to the type");
           expect_within_rounding(r.fast[0], r.reference[0], t, 1e-5 * max_abs(r.reference[0]), what);
         }
+}
+
+TEST(LowPrecisionRoundedConv, Bfloat16OrWinogradAsMeasured) {
+  if (!cpu_features().avx512_bf16) GTEST_SKIP() << "this CPU has no AVX512-BF16";
+  ConvCase c{1, 32, 48, 10, 10, 3, 1, 1, {"Relu"}, {}};  // a Winograd candidate in float32
+  DType t = DType::BFloat16;
+  std::vector<Arg> args = {Arg(values_of(t, {1, 32, 10, 10}, -2, 2, 30)),
+                           Arg::constant(values_of(t, {48, 32, 3, 3}, -0.5, 0.5, 31)),
+                           Arg::constant(values_of(DType::Float32, {48}, -1, 1, 32))};
+  for (int choice : {1, 2, 0}) {
+    dnnl_cpu::force_bf16_conv_choice(choice);
+    test::KernelRun r = test::run_kernel_and_reference("RoundedConv", 1, args, conv_attrs(c, t),
+                                                       {.isa = test::isa_tiers().back(), .threads = 2,
+                                                        .channels_last = true, .domain = "hone"});
+    dnnl_cpu::force_bf16_conv_choice(0);
+    ASSERT_FALSE(r.fast.empty());
+    if (choice == 1) EXPECT_EQ(r.kernel, "dnnl-conv-bf16+relu");
+    if (choice == 2) EXPECT_EQ(r.kernel, "dnnl-conv-wino-f32+relu+round-bf16");
+    expect_within_rounding(r.fast[0], r.reference[0], t, 1e-5 * max_abs(r.reference[0]), r.kernel);
+  }
 }
 
 TEST(LowPrecisionRoundedConv, OneDnnRunsBfloat16NotItsReference) {

@@ -6,12 +6,15 @@
 //     values; bfloat16 weights; float32 accumulation and post-ops; the result rounded to bfloat16 by the primitive
 //     and widened into the float32 output);
 //   otherwise (float16, or no AVX512-BF16): the best float32 kernel of the op (oneDNN, the GEMV or small-channel
-//     kernels) and its output rounded after, in place.
+//     kernels) and its output rounded after, in place; also a bfloat16 3x3 convolution where float32 Winograd
+//     measures faster at plan time (see low_precision_kernels.h).
 #include <immintrin.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 
-#include <omp.h>
+#include "kernels/cpu/low_precision_kernels.h"
 
 #include "kernels/cpu/cpu_features.h"
 #include "kernels/cpu/dnnl_conv.h"
@@ -217,15 +220,56 @@ bool rounded_applies(const KernelQuery& q, Layout layout) {
   return f || (wants_bf16(q) && bf16_supported(base_query(q, base, layout)));
 }
 
+// The fastest of `reps` runs of a kernel on zero inputs of the query's shapes (plan time), in milliseconds.
+double time_on_zeros(Kernel& k, const KernelQuery& q, int reps) {
+  std::vector<Value> in(q.input_types.size());
+  std::vector<const Value*> ptrs(in.size(), nullptr);
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (!q.input_types[i]) continue;
+    in[i] = Value::of(q.input_constants[i] ? *q.input_constants[i]
+                                           : Tensor(DType::Float32, *to_concrete(*q.input_types[i]->shape)));
+    ptrs[i] = &in[i];
+  }
+  std::vector<Value> out(1);
+  double best = 1e300;
+  for (int r = 0; r <= reps; ++r) {  // the first run is not counted
+    OpContext ctx(q.node, q.opset, ptrs.data(), ptrs.size(), out.data(), 1, q.threads, nullptr);
+    auto t0 = std::chrono::steady_clock::now();
+    k.run(ctx);
+    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    if (r > 0) best = std::min(best, ms);
+  }
+  return best;
+}
+
+std::atomic<int> bf16_conv_choice{0};
+
 std::unique_ptr<Kernel> make_rounded(const KernelQuery& q) {
   DType t = rounding_type(q.node.attr_string("to", ""), q.node.label());
   Node base = base_node(q.node);
   KernelQuery bq = base_query(q, base, q.layout);
-  if (wants_bf16(q) && bf16_supported(bq))
-    if (std::unique_ptr<Kernel> k = bf16_kernel(bq)) return k;
+  std::unique_ptr<Kernel> bf16;
+  if (wants_bf16(q) && bf16_supported(bq)) bf16 = bf16_kernel(bq);
   const KernelFactory* f = KernelRegistry::instance().best(base_query(q, base, Layout::Plain));
-  if (!f) fail("{}: no float32 kernel for its {}", q.node.label(), base.op_type);
-  return std::make_unique<RoundOutputKernel>(f->create(bq), t);
+  if (!f) {
+    if (bf16) return bf16;
+    fail("{}: no float32 kernel for its {}", q.node.label(), base.op_type);
+  }
+  if (bf16 && (q.node.op_type != "RoundedConv" || bf16_conv_choice.load() == 1)) return bf16;
+  auto rounded = std::make_unique<RoundOutputKernel>(f->create(bq), t);
+  if (!bf16) return rounded;
+  // A 3x3 convolution that float32 runs as Winograd (2-3x fewer multiplications) can beat bfloat16's direct kernel;
+  // on values of the type, with the result rounded to it, both compute the bfloat16 model (products of bfloat16
+  // values and the transforms' sums are float32 roundings apart). Measured at plan time, alternating, fastest of each.
+  if (rounded->name().find("wino") == std::string::npos) return bf16;
+  if (bf16_conv_choice.load() == 2) return rounded;
+  double bf16_ms = 1e300, wino_ms = 1e300;
+  for (int round = 0; round < 3; ++round) {
+    bf16_ms = std::min(bf16_ms, time_on_zeros(*bf16, q, 2));
+    wino_ms = std::min(wino_ms, time_on_zeros(*rounded, q, 2));
+  }
+  if (wino_ms < bf16_ms) return rounded;
+  return bf16;
 }
 
 KernelFactory rounded_factory(std::string op, bool conv) {
@@ -240,6 +284,13 @@ KernelFactory rounded_factory(std::string op, bool conv) {
 }
 
 const KernelRegistrar kRoundedConv{rounded_factory("RoundedConv", true)};
+
+}  // namespace
+
+void force_bf16_conv_choice(int choice) { bf16_conv_choice.store(choice); }
+
+namespace {
+
 const KernelRegistrar kRoundedMatMul{rounded_factory("RoundedMatMul", false)};
 const KernelRegistrar kRoundedGemm{rounded_factory("RoundedGemm", false)};
 
