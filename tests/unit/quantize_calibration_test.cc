@@ -204,6 +204,13 @@ TEST(QuantizeCalibration, EntropyMatchesThePlainLoopAndClipsOutliers) {
   EXPECT_NEAR(r.lo, -want, 3 * h.bin_width() + 1e-12);
   EXPECT_LT(r.hi, 10);
   EXPECT_GT(r.hi, 2);
+  // Heavy tails (x^3 of a gaussian), where the number of levels moves the threshold a long way.
+  std::vector<float> heavy = v;
+  for (float& x : heavy) x = x * x * x;
+  Histogram hh = one_batch(heavy);
+  double want_heavy = reference_entropy_threshold(hh, 128);
+  EXPECT_NEAR(entropy_range(hh, true).hi, want_heavy, 3 * hh.bin_width() + 1e-12);
+  EXPECT_GT(std::fabs(reference_entropy_threshold(hh, 64) - want_heavy), 10 * hh.bin_width());
   // One-sided data under an asymmetric scheme: 256 levels over [0, t].
   std::vector<float> pos = v;
   for (float& x : pos) x = std::fabs(x);
