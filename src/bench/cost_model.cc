@@ -307,11 +307,12 @@ NodeCost node_cost(const Node& node, const TypeLookup& type_of) {
   if (!node.domain.empty() && !ms && node.domain != "ai.onnx") return cost;  // unknown domain: bytes only
 
   if (op == "MatMul" || op == "MatMulInteger" || (ms && op == "FusedMatMul") ||
-      (node.domain == "hone" && (op == "QMatMul" || op == "DynamicQMatMul")))
+      (node.domain == "hone" && (op == "QMatMul" || op == "DynamicQMatMul" || op == "RoundedMatMul")))
     matmul_cost(c, 0, 1, &cost);
   else if (op == "QLinearMatMul") matmul_cost(c, 0, 3, &cost);
-  else if (op == "Gemm") gemm_cost(node, c, &cost);
-  else if (op == "Conv" || op == "ConvInteger" || (ms && op == "FusedConv")) conv_cost(node, c, 0, 1, 2, &cost);
+  else if (op == "Gemm" || (node.domain == "hone" && op == "RoundedGemm")) gemm_cost(node, c, &cost);
+  else if (op == "Conv" || op == "ConvInteger" || (ms && (op == "FusedConv" || op == "RoundedConv")))
+    conv_cost(node, c, 0, 1, 2, &cost);
   else if (node.domain == "hone" && op == "QConv") conv_cost(node, c, 0, 1, 3, &cost);
   else if (op == "QLinearConv") conv_cost(node, c, 0, 3, 8, &cost);
   else if (op == "ConvTranspose") conv_transpose_cost(c, &cost);
