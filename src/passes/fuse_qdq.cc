@@ -258,6 +258,41 @@ class QdqFuser {
     return true;
   }
 
+  // x * Sigmoid(x) or x * Sigmoid(beta * x) with x = `cur` (Swish / SiLU as exporters write it).
+  bool decomposed_swish(const std::string& cur, Activation* act) const {
+    const std::vector<int>& cs = uses_->consumers(cur);
+    if (cs.size() != 2 || uses_->uses(cur) != 2 || uses_->is_graph_output(cur)) return false;
+    for (size_t order = 0; order < 2; ++order) {
+      int fi = cs[order], mi = cs[1 - order];
+      const Node* first = live(fi);
+      const Node* mul = live(mi);
+      if (!first || !is_op(mul, "Mul") || mul->inputs.size() != 2 || first->outputs.size() != 1) continue;
+      std::vector<size_t> nodes;
+      float beta = 1.f;
+      const Node* sig = first;
+      int si = fi;
+      if (is_op(first, "Mul") && first->inputs.size() == 2) {  // beta * x first
+        const Tensor* k = scalar_f32(first->inputs[0] == cur ? first->inputs[1] : first->inputs[0]);
+        if (!k) continue;
+        beta = k->data<float>()[0];
+        nodes.push_back(static_cast<size_t>(fi));
+        si = sole_consumer(first->outputs[0]);
+        sig = live(si);
+      }
+      if (!is_op(sig, "Sigmoid") || sig->outputs.size() != 1 || sole_consumer(sig->outputs[0]) != mi) continue;
+      const std::string& s = sig->outputs[0];
+      if (!((mul->inputs[0] == cur && mul->inputs[1] == s) || (mul->inputs[1] == cur && mul->inputs[0] == s))) continue;
+      nodes.push_back(static_cast<size_t>(si));
+      nodes.push_back(static_cast<size_t>(mi));
+      act->op = "Swish";
+      act->params = {beta};
+      act->nodes = nodes;
+      act->out = mul->outputs[0];
+      return true;
+    }
+    return false;
+  }
+
   // One activation node as a post-op (the vocabulary of hone.FusedConv).
   bool single_activation(const Node& n, Activation* act) const {
     const std::string& op = n.op_type;
@@ -310,7 +345,7 @@ class QdqFuser {
   // scalar affine step.
   std::optional<Activation> match_activation(const std::string& cur, TailOps allowed) const {
     Activation a;
-    if (allowed == TailOps::All && decomposed_hardswish(cur, &a)) return a;
+    if (allowed == TailOps::All && (decomposed_hardswish(cur, &a) || decomposed_swish(cur, &a))) return a;
     int ni = sole_consumer(cur);
     const Node* n = live(ni);
     if (!n || !n->domain.empty() || n->inputs.empty() || n->outputs.size() != 1 || n->outputs[0].empty())
@@ -531,14 +566,21 @@ class QdqFuser {
       for (float& v : bias->span<float>()) v *= beta;
     }
     std::string cur = out;
-    if (!gemm) {  // MatMul + Add(constant bias along the last axis)
-      int ai = sole_consumer(cur);
+    if (!gemm) {  // MatMul + Add(constant bias along the last axis), directly or through Q -> DQ
+      std::string f = cur;
+      std::vector<size_t> hop;
+      if (std::optional<QOut> q = quantize_consumer(cur))
+        if (std::optional<size_t> dq = requantized_hop(*q)) {
+          f = g_.nodes[*dq].outputs[0];
+          hop = {q->node, *dq};
+        }
+      int ai = sole_consumer(f);
       const Node* add = live(ai);
-      if (is_op(add, "Add") && add->inputs.size() == 2 && add->outputs.size() == 1 &&
-          same_shape(cur, add->outputs[0])) {
-        const std::string& other = add->inputs[0] == cur ? add->inputs[1] : add->inputs[0];
+      if (is_op(add, "Add") && add->inputs.size() == 2 && add->outputs.size() == 1 && same_shape(f, add->outputs[0])) {
+        const std::string& other = add->inputs[0] == f ? add->inputs[1] : add->inputs[0];
         if (std::optional<Tensor> b = last_axis_bias(other, cols)) {
           bias = std::move(b);
+          absorbed.insert(absorbed.end(), hop.begin(), hop.end());
           absorbed.push_back(static_cast<size_t>(ai));
           cur = add->outputs[0];
         }
@@ -605,6 +647,12 @@ class QdqFuser {
     if (n.inputs.size() != 2 || n.outputs.size() != 1) return false;
     std::optional<QAct> a = dq_activation(n.inputs[0]), b = dq_activation(n.inputs[1]);
     if (!(a && (b || float_activation(n.inputs[1]))) && !(b && float_activation(n.inputs[0]))) return false;
+    // One side a gate [N, C, 1, 1] (what the fast kernel takes; other products stay float).
+    auto gate = [&](const std::string& v) {
+      const TypeInfo* t = ctx_.type(v);
+      return t && t->shape && t->shape->size() == 4 && (*t->shape)[2].value == 1 && (*t->shape)[3].value == 1;
+    };
+    if (!gate(n.inputs[0]) && !gate(n.inputs[1])) return false;
     std::optional<QOut> q = quantize_consumer(n.outputs[0]);
     Node f;
     f.domain = "hone";

@@ -3,13 +3,14 @@
 // (ops/hone/quantized.h), which read and write the 8-bit tensors themselves:
 //
 //   DQ(x_q) -> Conv(DQ(W_q), [B]) -> [activations] -> Q                      =>  hone.QConv(x_q, W_q, ...) -> y_q
-//   ... -> Conv -> Q -> DQ -> HardSwish / Sigmoid / LeakyRelu / ... -> Q       the activation fused, the middle
+//   ... -> Conv -> Q -> DQ -> HardSwish / Swish / Sigmoid / ... -> Q           the activation fused, the middle
 //                                                                              rounding skipped
 //   ... -> Conv [-> Q -> DQ] -> Add(., DQ(z_q)) [-> Relu] -> Q                 the residual fused (z_q read as int8)
 //   DQ(x_q) -> Conv(DQ(W_q)) -> [activations] (no Q after: last layers)      =>  hone.QConv with a float32 output
-//   DQ(x_q) -> MatMul / Gemm(DQ(W_q) constant [, C]) [-> Add(bias)] -> ... -> Q  =>  hone.QMatMul
+//   DQ(x_q) -> MatMul / Gemm(DQ(W_q) constant [, C]) [-> Q -> DQ] [-> Add(bias)] -> ... -> Q
+//                                                                            =>  hone.QMatMul
 //   DQ(a_q), DQ(b_q) -> Add / Sum [-> Relu | Clip] -> Q                       =>  hone.QAdd
-//   DQ(a_q), DQ(b_q) or a float gate -> Mul [-> Q]                           =>  hone.QMul (squeeze-excitation)
+//   DQ(a_q), DQ(b_q) or a float gate [N, C, 1, 1] -> Mul [-> Q]              =>  hone.QMul (squeeze-excitation)
 //   DQ(x_q) -> GlobalAveragePool [-> Q]                                       =>  hone.QGlobalAveragePool
 //   DQ(x_q) -> Reshape / Flatten / Squeeze / Unsqueeze / Transpose / MaxPool / Resize (nearest) / Concat (every
 //   data input so) -> Q with the same scale and zero point                   =>  the op on x_q itself

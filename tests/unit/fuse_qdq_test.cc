@@ -274,6 +274,34 @@ TEST(FuseQdq, MatMulAndGemmWithConstantWeightsBecomeQMatMul) {
   check_outputs(m, {1, 7, 24}, 0.06, 0.03, 0.0);
 }
 
+TEST(FuseQdq, SwishAndABiasBehindItsOwnPairFuse) {
+  // PaddleOCR rec's SVTR block as `hone quantize` writes it: conv -> Q/DQ -> x * Sigmoid(x) -> Q/DQ, and
+  // MatMul -> Q/DQ -> Add(bias) (kept float) -> x * Sigmoid(1.0 * x) -> Q/DQ.
+  QdqBuilder b({1, 8, 4, 10});
+  std::string c = b.dequantize(b.quantize(b.conv(b.qdq("x", 2.f / 255, 128), 2.f / 255, 8, 12, 3), 0.02f, 128),
+                               0.02f, 128);
+  std::string sw = b.qdq(b.node("Mul", {c, b.node("Sigmoid", {c})}), 0.02f, 40);
+  Tensor shape(DType::Int64, {3});
+  std::vector<int64_t> sv = {1, 12, 40};
+  std::copy(sv.begin(), sv.end(), shape.data<int64_t>());
+  std::string seq = b.qdq(b.node("Transpose", {b.node("Reshape", {sw, b.init("shape", shape)})},
+                                 {Attribute::of_ints("perm", {0, 2, 1})}), 0.02f, 40);
+  std::string mm = b.qdq(b.node("MatMul", {seq, b.weight({12, 16}, 1, true)}), 0.03f, 128);
+  std::string biased = b.node("Add", {mm, b.init("bias", uniform({16}, b.rng, -0.5f, 0.5f))});
+  std::string beta_x = b.node("Mul", {biased, b.init("one", scalar_of(DType::Float32, 1.f))});
+  std::string y = b.qdq(b.node("Mul", {biased, b.node("Sigmoid", {beta_x})}), 0.02f, 40);
+  Model m = b.finish({y});
+  std::shared_ptr<Graph> g = lower_for_runtime(m.graph, opset_of(m));
+  ASSERT_EQ(count(*g, "hone", "QConv"), 1);
+  ASSERT_EQ(count(*g, "hone", "QMatMul"), 1);
+  EXPECT_EQ(find_op(*g, "QConv")->attr_strings("post_ops"), (std::vector<std::string>{"Swish"}));
+  const Node* qm = find_op(*g, "QMatMul");
+  EXPECT_EQ(qm->attr_strings("post_ops"), (std::vector<std::string>{"Swish"}));
+  EXPECT_EQ(qm->inputs.size(), 4u);  // the bias
+  EXPECT_EQ(count(*g, "", "Sigmoid") + count(*g, "", "Mul") + count(*g, "", "Add"), 0);
+  check_outputs(m, {1, 8, 4, 10}, 0.05, 0.02);
+}
+
 TEST(FuseQdq, DynamicQuantizationBecomesOneOpThatMatchesBitForBit) {
   // ONNX Runtime's dynamic format: DynamicQuantizeLinear -> MatMulInteger -> Cast -> Mul(x_scale * W_scale) -> Add.
   QdqBuilder b({3, 20});

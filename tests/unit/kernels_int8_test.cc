@@ -124,6 +124,8 @@ TEST(Int8Kernels, QConvPostOpsAndResiduals) {
                              {{"HardSwish"}, {}, DType::Undefined},
                              {{"Sigmoid"}, {}, DType::Undefined},
                              {{"HardSigmoid"}, {0.2f, 0.5f}, DType::Undefined},
+                             {{"Swish"}, {1.f}, DType::Undefined},
+                             {{"Linear", "Swish"}, {0.5f, 0.1f, 1.7f}, DType::Undefined},
                              {{"Add"}, {}, DType::UInt8},
                              {{"Add", "Relu"}, {}, DType::UInt8},
                              {{"Add", "Relu"}, {}, DType::Int8},

@@ -73,6 +73,7 @@ PostOps fused_post_ops(const Node& node) {
     else if (op == "Sigmoid") out.push_back({algorithm::eltwise_logistic});
     else if (op == "Tanh") out.push_back({algorithm::eltwise_tanh});
     else if (op == "HardSwish") out.push_back({algorithm::eltwise_hardswish});
+    else if (op == "Swish") out.push_back({algorithm::eltwise_swish, p[0]});
     else if (op == "Linear") out.push_back({algorithm::eltwise_linear, p[0], p[1]});
     else if (op == "HardSigmoid") {
       out.push_back({algorithm::eltwise_linear, p[0], p[1]});

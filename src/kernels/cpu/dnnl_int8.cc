@@ -56,22 +56,24 @@ class EpilogueBuilder {
     for (const std::string& op : ops) {
       const float* p = params.data() + k;
       k += static_cast<size_t>(post_op_param_count(op));
-      if (op == "Relu") steps_.push_back({StepKind::ScaleFree, algorithm::eltwise_relu, 0.f, 0.f, "relu"});
-      else if (op == "LeakyRelu")
-        steps_.push_back({StepKind::ScaleFree, algorithm::eltwise_relu, p[0], 0.f, "leakyrelu"});
-      else if (op == "Clip") steps_.push_back({StepKind::Clip, algorithm::eltwise_clip_v2, p[0], p[1], "clip"});
-      else if (op == "Sigmoid") steps_.push_back({StepKind::Real, algorithm::eltwise_logistic, 0.f, 0.f, "sigmoid"});
-      else if (op == "Tanh") steps_.push_back({StepKind::Real, algorithm::eltwise_tanh, 0.f, 0.f, "tanh"});
-      else if (op == "HardSwish")
-        steps_.push_back({StepKind::Real, algorithm::eltwise_hardswish, 0.f, 0.f, "hardswish"});
+      auto step = [&](StepKind kind, algorithm alg, float p0, float p1, const char* name) {
+        steps_.push_back({kind, alg, p0, p1, name});
+      };
+      if (op == "Relu") step(StepKind::ScaleFree, algorithm::eltwise_relu, 0.f, 0.f, "relu");
+      else if (op == "LeakyRelu") step(StepKind::ScaleFree, algorithm::eltwise_relu, p[0], 0.f, "leakyrelu");
+      else if (op == "Clip") step(StepKind::Clip, algorithm::eltwise_clip_v2, p[0], p[1], "clip");
+      else if (op == "Sigmoid") step(StepKind::Real, algorithm::eltwise_logistic, 0.f, 0.f, "sigmoid");
+      else if (op == "Tanh") step(StepKind::Real, algorithm::eltwise_tanh, 0.f, 0.f, "tanh");
+      else if (op == "HardSwish") step(StepKind::Real, algorithm::eltwise_hardswish, 0.f, 0.f, "hardswish");
+      else if (op == "Swish") step(StepKind::Real, algorithm::eltwise_swish, p[0], 0.f, "swish");
       else if (op == "HardSigmoid") {
-        steps_.push_back({StepKind::Affine, algorithm::undef, p[0], p[1], ""});
-        steps_.push_back({StepKind::Clip, algorithm::eltwise_clip_v2, 0.f, 1.f, "hardsigmoid"});
+        step(StepKind::Affine, algorithm::undef, p[0], p[1], "");
+        step(StepKind::Clip, algorithm::eltwise_clip_v2, 0.f, 1.f, "hardsigmoid");
       } else if (op == "Linear") {
-        if (p[0] > 0.f) steps_.push_back({StepKind::Affine, algorithm::undef, p[0], p[1], ""});
-        else steps_.push_back({StepKind::Real, algorithm::eltwise_linear, p[0], p[1], "linear"});
+        if (p[0] > 0.f) step(StepKind::Affine, algorithm::undef, p[0], p[1], "");
+        else step(StepKind::Real, algorithm::eltwise_linear, p[0], p[1], "linear");
       } else if (op == "Add") {
-        steps_.push_back({StepKind::AddBinary, algorithm::binary_add, 0.f, 0.f, "add"});
+        step(StepKind::AddBinary, algorithm::binary_add, 0.f, 0.f, "add");
       } else {
         fail("internal error: post-op '{}' has no int8 form", op);
       }

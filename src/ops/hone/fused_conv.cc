@@ -10,7 +10,7 @@ namespace hone {
 
 int post_op_param_count(const std::string& op) {
   if (op == "Relu" || op == "Sigmoid" || op == "Tanh" || op == "HardSwish" || op == "Add") return 0;
-  if (op == "LeakyRelu") return 1;
+  if (op == "LeakyRelu" || op == "Swish") return 1;
   if (op == "Clip" || op == "HardSigmoid" || op == "Linear") return 2;
   return -1;
 }
@@ -47,6 +47,8 @@ void apply_post_ops(const std::vector<std::string>& ops, const std::vector<float
       for (int64_t i = 0; i < n; ++i) y[i] = std::tanh(y[i]);
     } else if (op == "HardSigmoid") {
       for (int64_t i = 0; i < n; ++i) y[i] = std::max(0.f, std::min(1.f, p[0] * y[i] + p[1]));
+    } else if (op == "Swish") {  // x * Sigmoid(beta * x), as exporters write it
+      for (int64_t i = 0; i < n; ++i) y[i] = y[i] * (1.f / (1.f + std::exp(-(p[0] * y[i]))));
     } else if (op == "HardSwish") {
       for (int64_t i = 0; i < n; ++i) y[i] = y[i] * std::max(0.f, std::min(1.f, y[i] / 6.f + 0.5f));
     } else if (op == "Linear") {

@@ -13,7 +13,8 @@
 namespace hone {
 
 // Post-ops and their parameter counts:
-//   Relu, Sigmoid, Tanh, HardSwish: 0; LeakyRelu: {alpha}; Clip: {min, max}; HardSigmoid: {alpha, beta};
+//   Relu, Sigmoid, Tanh, HardSwish: 0; LeakyRelu: {alpha}; Swish: {beta} (x * Sigmoid(beta * x)); Clip: {min, max};
+//   HardSigmoid: {alpha, beta};
 //   Linear: {alpha, beta} (alpha * x + beta); Add: 0 (adds input Z; at most once).
 // Returns -1 for an op that is not a post-op.
 int post_op_param_count(const std::string& op);
