@@ -399,3 +399,78 @@ TEST(QuantizeQdq, WeightsOnly) {
 
 }  // namespace
 }  // namespace hone::quant
+
+namespace hone::quant {
+namespace {
+
+// Bias correction: on inputs constant over each channel (no padding, so every output position sees the channel
+// means), the corrected layer's output equals fp32's up to float rounding, where the uncorrected one is off by
+// dW . E[x]. Conv with groups, Gemm with transB / alpha / beta, and a Conv without a bias (one is added).
+TEST(QuantizeQdq, BiasCorrectionCancelsTheMeanWeightError) {
+  Model m = empty_model(13);
+  Graph& g = m.graph;
+  g.inputs = {float_input("x", {Dim::named("batch"), 4, 5, 5})};
+  g.initializers["wa"] = random_tensor({6, 2, 3, 3}, 61);  // 2 groups
+  g.initializers["ba"] = random_tensor({6}, 62);
+  g.initializers["wb"] = random_tensor({3, 6, 1, 1}, 63);  // no bias
+  g.initializers["shape"] = int64_tensor({-1, 27});
+  g.initializers["wg"] = random_tensor({5, 27}, 64);
+  g.initializers["bg"] = random_tensor({5}, 65);
+  Node a = make_node("Conv", {"x", "wa", "ba"}, {"a"}, "conv_a");
+  a.attributes = {int_attr("group", 2)};
+  Node gemm = make_node("Gemm", {"f", "wg", "bg"}, {"y"}, "gemm");
+  Attribute alpha, beta;
+  alpha.name = "alpha";
+  alpha.type = Attribute::Type::Float;
+  alpha.f = 0.5f;
+  beta.name = "beta";
+  beta.type = Attribute::Type::Float;
+  beta.f = 2.0f;
+  gemm.attributes = {int_attr("transB", 1), alpha, beta};
+  g.nodes = {a, make_node("Conv", {"a", "wb"}, {"b"}, "conv_b"), make_node("Reshape", {"b", "shape"}, {"f"}, "flat"),
+             gemm};
+  g.outputs = {{"y", TypeInfo::tensor(DType::Float32), ""}};
+  // Every sample: channel c holds the value v_c everywhere.
+  Tensor x(DType::Float32, {2, 4, 5, 5});
+  for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = 0.3f * static_cast<float>((i / 25) % 4) - 0.4f;
+  MemoryDataset data(x);
+  QuantizeConfig c{.mode = QuantMode::WeightsOnly, .per_channel = true, .symmetric = false, .exclude = {}};
+  ChannelMeans means;
+  calibrate(m, c, data, {}, {.batch = 2, .threads = 1, .histograms = false, .progress = false, .label = ""}, nullptr,
+            &means);
+  ASSERT_EQ(means.size(), 3u);  // the inputs of both convs and of the Gemm
+  ASSERT_EQ(means.at("x").size(), 4u);
+  EXPECT_NEAR(means.at("x")[2], 0.2, 1e-6);
+  QuantizedModel plain = quantize(m, c, nullptr, {});
+  QuantizedModel corrected = quantize(m, c, nullptr, {}, nullptr, &means);
+  EXPECT_EQ(corrected.bias_corrected, 3);
+  EXPECT_EQ(plain.bias_corrected, 0);
+  Model expose_fp32 = with_outputs(m, {"a", "b"});
+  Model expose_plain = with_outputs(plain.model, {"a", "b"}), expose_corr = with_outputs(corrected.model, {"a", "b"});
+  std::vector<Tensor> want = run_hone(expose_fp32, x, true), got = run_hone(expose_corr, x, true),
+                      off = run_hone(expose_plain, x, true);
+  // conv_a sees exactly the means: corrected to float rounding. Later layers see the corrected (not the fp32)
+  // values, so they only come closer.
+  EXPECT_LT(max_diff(got[1], want[1]), 1e-5) << "conv_a";
+  EXPECT_GT(max_diff(off[1], want[1]), 1e-4) << "conv_a uncorrected";
+  for (size_t k : {size_t{0}, size_t{2}}) EXPECT_LT(max_diff(got[k], want[k]), 0.5 * max_diff(off[k], want[k])) << k;
+  // The static writer quantizes the corrected conv biases to int32 (conv_b gains one); the Gemm's (alpha, beta not
+  // 1) stays a float, corrected, with a warning.
+  QuantizeConfig s{.mode = QuantMode::Static, .per_channel = true, .symmetric = false, .exclude = {}};
+  auto ranges = calibrate(m, s, data, {}, {.batch = 2, .threads = 1, .histograms = false, .progress = false,
+                                           .label = ""});
+  QuantizedModel st = quantize(m, s, &ranges, {}, nullptr, &means);
+  EXPECT_EQ(st.quantized_biases, 2);
+  EXPECT_EQ(st.bias_corrected, 3);
+  EXPECT_EQ(node_named(st.model.graph, "conv_b").inputs.size(), 3u);
+  ASSERT_EQ(st.warnings.size(), 1u);
+  EXPECT_NE(st.warnings[0].find("Gemm alpha or beta is not 1"), std::string::npos) << st.warnings[0];
+  const Tensor* c_corr = st.model.graph.find_initializer(node_named(st.model.graph, "gemm").inputs[2]);
+  ASSERT_TRUE(c_corr);
+  EXPECT_EQ(max_diff(*c_corr, *corrected.model.graph.find_initializer(
+                                  node_named(corrected.model.graph, "gemm").inputs[2])),
+            0);
+}
+
+}  // namespace
+}  // namespace hone::quant

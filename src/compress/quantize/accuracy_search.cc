@@ -90,7 +90,7 @@ class SqnrMetric {
 
 SearchResult search_keep_float(const Model& fp32, const QuantizeConfig& config,
                                const std::map<std::string, Range>* ranges, const AccuracyGoal& goal,
-                               const ObserveOptions& run) {
+                               const ObserveOptions& run, const ChannelMeans* means) {
   SearchResult r;
   ObserveOptions quiet = run;
   std::function<double(const Model&)> metric;
@@ -115,7 +115,7 @@ SearchResult search_keep_float(const Model& fp32, const QuantizeConfig& config,
   auto meets = [&](double v) { return v >= r.target - 1e-12; };
   auto build = [&](const std::set<std::string>& keep) {
     QuantPlan plan = plan_quantization(fp32, config, keep, config.mode == QuantMode::Static ? ranges : nullptr);
-    return write_quantized(fp32, plan, config).model;
+    return write_quantized(fp32, plan, config, means).model;
   };
   QuantPlan full = plan_quantization(fp32, config, {}, config.mode == QuantMode::Static ? ranges : nullptr);
   std::map<std::string, std::string> op_of;

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "compress/quantize/calibration.h"
+#include "compress/quantize/qdq.h"
 #include "compress/quantize/quant_plan.h"
 #include "ir/graph.h"
 
@@ -61,7 +62,7 @@ struct SearchResult {
 // but the least sensitive, and final_metric what that reached).
 SearchResult search_keep_float(const Model& fp32, const QuantizeConfig& config,
                                const std::map<std::string, Range>* ranges, const AccuracyGoal& goal,
-                               const ObserveOptions& run);
+                               const ObserveOptions& run, const ChannelMeans* means = nullptr);
 
 // Top-1 accuracy (a fraction) of `m`'s first output over `data` with `labels` (one per sample, at least data.size()).
 double top1_accuracy(const Model& m, const data::Dataset& data, const std::vector<int64_t>& labels,

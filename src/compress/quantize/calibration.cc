@@ -346,6 +346,32 @@ void TensorObserver::add(const Tensor& t) {
     hist_.add(t.data<float>(), t.numel());
   }
   count_ += t.numel();
+  if (mean_axis_ == kNoAxis) return;
+  const int axis = mean_axis_ < 0 ? t.rank() + mean_axis_ : mean_axis_;
+  HONE_CHECK(axis >= 0 && axis < t.rank(), "channel axis {} is out of range for shape [{}]", mean_axis_,
+             shape_str(t.shape()));
+  const int64_t channels = t.dim(axis);
+  int64_t inner = 1;
+  for (int k = axis + 1; k < t.rank(); ++k) inner *= t.dim(k);
+  if (channel_sum_.empty()) channel_sum_.assign(static_cast<size_t>(channels), 0.0);
+  HONE_CHECK(static_cast<int64_t>(channel_sum_.size()) == channels, "{} channels after {}", channels,
+             channel_sum_.size());
+  const float* x = t.data<float>();
+  const int64_t outer = channels ? t.numel() / (channels * inner) : 0;
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t c = 0; c < channels; ++c) {
+      double s = 0;
+      const float* row = x + (o * channels + c) * inner;
+      for (int64_t i = 0; i < inner; ++i) s += row[i];
+      channel_sum_[static_cast<size_t>(c)] += s;
+    }
+  per_channel_ += outer * inner;
+}
+
+std::vector<double> TensorObserver::channel_means() const {
+  std::vector<double> m = channel_sum_;
+  for (double& v : m) v = per_channel_ ? v / static_cast<double>(per_channel_) : 0.0;
+  return m;
 }
 
 Range TensorObserver::range(const CalibrationOptions& o) const {
@@ -393,10 +419,13 @@ std::map<std::string, TensorObserver> observe_tensors(const Model& model, const 
   for (const Node& n : g.nodes)
     for (const std::string& o : n.outputs) produced.insert(o);
   for (const ValueInfo& v : g.inputs) produced.insert(v.name);
-  for (const std::string& t : tensors)
+  std::vector<std::string> all = tensors;
+  for (const auto& [t, axis] : options.channel_axes)
+    if (std::find(all.begin(), all.end(), t) == all.end()) all.push_back(t);
+  for (const std::string& t : all)
     if (!produced.count(t)) fail("cannot observe '{}': no node or input of the model produces it", t);
 
-  Model exposed = with_outputs(model, tensors);
+  Model exposed = with_outputs(model, all);
   std::map<std::string, size_t> index;
   for (size_t i = 0; i < exposed.graph.outputs.size(); ++i) index[exposed.graph.outputs[i].name] = i;
   const ValueInfo input = g.inputs[0];
@@ -404,7 +433,12 @@ std::map<std::string, TensorObserver> observe_tensors(const Model& model, const 
   data::InputBatcher batcher(data, input, options.batch);
 
   std::map<std::string, TensorObserver> obs;
-  for (const std::string& t : tensors) obs.emplace(t, TensorObserver(options.histograms));
+  for (const std::string& t : all) {
+    bool ranged = std::find(tensors.begin(), tensors.end(), t) != tensors.end();
+    auto it = obs.emplace(t, TensorObserver(options.histograms && ranged)).first;
+    auto axis = options.channel_axes.find(t);
+    if (axis != options.channel_axes.end()) it->second.track_channel_means(axis->second);
+  }
   ProgressBar bar(options.label, options.progress);
   const int64_t batches = batcher.batches();
   for (int64_t b = 0; b < batches; ++b) {

@@ -89,11 +89,22 @@ class TensorObserver {
   double max() const { return hist_.max(); }
   int64_t count() const { return count_; }
   const Histogram& histogram() const { return hist_; }
+  bool has_histogram() const { return keep_histogram_; }
+
+  // Also the mean of each channel along `axis` (negative: from the end), over every other position: what bias
+  // correction needs of a layer's input. Call before the first add(); tensors must then have rank > the axis.
+  void track_channel_means(int axis) { mean_axis_ = axis; }
+  bool tracks_channel_means() const { return mean_axis_ != kNoAxis; }
+  std::vector<double> channel_means() const;
 
  private:
+  static constexpr int kNoAxis = 1 << 30;
   bool keep_histogram_;
   Histogram hist_;
   int64_t count_ = 0;
+  int mean_axis_ = kNoAxis;
+  std::vector<double> channel_sum_;
+  int64_t per_channel_ = 0;  // values summed into each channel
 };
 
 struct ObserveOptions {
@@ -102,10 +113,12 @@ struct ObserveOptions {
   bool histograms = true;  // false: min/max only (enough for minmax)
   bool progress = true;    // progress bar on stderr (terminals only, after a second)
   std::string label = "calibrating";
+  // Tensors whose per-channel means to keep too (tensor -> channel axis); observed even when not in `tensors`.
+  std::map<std::string, int> channel_axes;
 };
 
-// Runs `model` over `data` fed to its only input, with every tensor in `tensors` exposed as an extra graph output,
-// and returns an observer per tensor. Throws for a model with several inputs, a tensor that is not a float32 value of
+// Runs `model` over `data` fed to its only input, with every tensor in `tensors` (and options.channel_axes) exposed
+// as an extra graph output, and returns an observer per tensor. Throws for a model with several inputs, a tensor that is not a float32 value of
 // the graph, or data that does not fit the input (naming them).
 std::map<std::string, TensorObserver> observe_tensors(const Model& model, const std::vector<std::string>& tensors,
                                                       const data::Dataset& data, const ObserveOptions& options);

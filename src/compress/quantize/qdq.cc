@@ -1,7 +1,9 @@
 #include "compress/quantize/qdq.h"
 
+#include <algorithm>
 #include <cfloat>
 #include <cmath>
+#include <optional>
 #include <set>
 
 #include "compress/quantize/quant_math.h"
@@ -59,8 +61,8 @@ int64_t weight_axis(const Node& n, bool per_channel) {
 
 class QdqWriter {
  public:
-  QdqWriter(const Model& m, const QuantPlan& plan, const QuantizeConfig& config)
-      : plan_(plan), config_(config), names_(m.graph) {
+  QdqWriter(const Model& m, const QuantPlan& plan, const QuantizeConfig& config, const ChannelMeans* means)
+      : plan_(plan), config_(config), means_(means), names_(m.graph) {
     out_.model = m;
   }
 
@@ -132,7 +134,7 @@ class QdqWriter {
   }
 
   // int8 weight (and, static, int32 bias) behind DequantizeLinear nodes, emitted at the top of the graph.
-  void quantize_node_weights(Node& n) {
+  void quantize_node_weights(const Node& n) {
     if (n.op_type == "Add") return;
     const Graph& g = out_.model.graph;
     const std::string w_name = n.inputs[1];
@@ -141,12 +143,11 @@ class QdqWriter {
     std::string key = fmt::format("{}#{}", w_name, axis);
     auto cached = weights_.find(key);
     if (cached == weights_.end()) {
-      QuantizedWeight qw = quantize_weight(w, axis);
       WeightInfo info;
-      info.scale = qw.scale;
-      std::string q = add_initializer(w_name + "_quantized", qw.q);
-      std::string s = add_initializer(w_name + "_scale", qw.scale);
-      std::string z = add_initializer(w_name + "_zero_point", qw.zero_point);
+      info.q = quantize_weight(w, axis);
+      std::string q = add_initializer(w_name + "_quantized", info.q.q);
+      std::string s = add_initializer(w_name + "_scale", info.q.scale);
+      std::string z = add_initializer(w_name + "_zero_point", info.q.zero_point);
       info.dequantized = names_.fresh(w_name + "_dequantized");
       std::vector<Attribute> attrs;
       if (axis >= 0) attrs.push_back(Attribute::of_int("axis", axis));
@@ -156,18 +157,92 @@ class QdqWriter {
       cached = weights_.emplace(key, std::move(info)).first;
     }
     rewrites_[n.name][1] = cached->second.dequantized;
-    if (config_.mode == QuantMode::Static) quantize_bias_of(n, cached->second.scale);
+    std::optional<Tensor> corrected = corrected_bias(n, w, cached->second.q);
+    if (corrected) ++out_.bias_corrected;
+    if (config_.mode == QuantMode::Static) {
+      quantize_bias_of(n, cached->second.q.scale, corrected ? &*corrected : nullptr);
+    } else if (corrected) {
+      write_float_bias(n, *corrected);
+    }
   }
 
-  void quantize_bias_of(const Node& n, const Tensor& w_scale) {
-    if (!n.has_input(2)) return;
+  // The layer's bias minus the mean its weights' rounding adds to each output channel (qdq.h), as a float32 vector
+  // of the output channels; nullopt when there are no means for its input or the layout does not allow it.
+  std::optional<Tensor> corrected_bias(const Node& n, const Tensor& w, const QuantizedWeight& qw) {
+    if (!means_) return std::nullopt;
+    auto mu_it = means_->find(n.inputs[0]);
+    if (mu_it == means_->end()) return std::nullopt;
+    const std::vector<double>& mu = mu_it->second;
     const Graph& g = out_.model.graph;
-    const std::string& b_name = n.inputs[2];
-    const Tensor* b = g.find_initializer(b_name);
+    const float* wf = w.data<float>();
+    const int8_t* q = qw.q.data<int8_t>();
+    const float* sc = qw.scale.data<float>();
+    const bool per_channel = qw.scale.numel() > 1;
+    std::vector<double> delta;  // dW . E[x] per output channel
+    if (n.op_type == "Conv") {
+      const int64_t m = w.dim(0), cg = w.dim(1), groups = n.attr_int("group", 1);
+      int64_t k = 1;
+      for (int d = 2; d < w.rank(); ++d) k *= w.dim(d);
+      if (groups <= 0 || m % groups != 0 || static_cast<int64_t>(mu.size()) != cg * groups) return std::nullopt;
+      delta.assign(static_cast<size_t>(m), 0.0);
+      for (int64_t o = 0; o < m; ++o) {
+        const int64_t group = o / (m / groups);
+        const double s = sc[per_channel ? o : 0];
+        double acc = 0;
+        for (int64_t c = 0; c < cg; ++c)
+          for (int64_t j = 0; j < k; ++j) {
+            const int64_t i = (o * cg + c) * k + j;
+            acc += (q[i] * s - wf[i]) * mu[static_cast<size_t>(group * cg + c)];
+          }
+        delta[static_cast<size_t>(o)] = acc;
+      }
+    } else if (n.op_type == "Gemm") {
+      if (n.attr_int("transA", 0) != 0) return std::nullopt;
+      const bool tb = n.attr_int("transB", 0) != 0;
+      const int64_t kdim = tb ? w.dim(1) : w.dim(0), ndim = tb ? w.dim(0) : w.dim(1);
+      if (static_cast<int64_t>(mu.size()) != kdim) return std::nullopt;
+      const double alpha = n.attr_float("alpha", 1), beta = n.attr_float("beta", 1);
+      if (beta == 0) return std::nullopt;
+      delta.assign(static_cast<size_t>(ndim), 0.0);
+      for (int64_t kk = 0; kk < kdim; ++kk)
+        for (int64_t j = 0; j < ndim; ++j) {
+          const int64_t i = tb ? j * kdim + kk : kk * ndim + j;
+          delta[static_cast<size_t>(j)] += (q[i] * sc[per_channel ? j : 0] - wf[i]) * mu[static_cast<size_t>(kk)];
+        }
+      for (double& d : delta) d *= alpha / beta;  // C enters as beta * C
+    } else {
+      return std::nullopt;  // MatMul has no bias input to absorb it
+    }
+    const int64_t channels = static_cast<int64_t>(delta.size());
+    Tensor b(DType::Float32, {channels});
+    if (n.has_input(2)) {
+      const Tensor* old = g.find_initializer(n.inputs[2]);
+      bool vector_shape = old && (old->rank() == 1 || (old->rank() == 2 && old->dim(0) == 1));
+      if (!old || old->dtype() != DType::Float32 || !vector_shape || old->numel() != channels) return std::nullopt;
+      std::copy(old->data<float>(), old->data<float>() + channels, b.data<float>());
+    }
+    for (int64_t o = 0; o < channels; ++o)
+      b.data<float>()[o] = static_cast<float>(b.data<float>()[o] - delta[static_cast<size_t>(o)]);
+    return b;
+  }
+
+  std::string bias_base(const Node& n) const { return n.has_input(2) ? n.inputs[2] : n.name + "_bias"; }
+
+  void write_float_bias(const Node& n, const Tensor& b) {
+    rewrites_[n.name][2] = add_initializer(bias_base(n) + "_corrected", b);
+  }
+
+  // `corrected`: the bias to quantize instead of the node's own (bias correction), or null.
+  void quantize_bias_of(const Node& n, const Tensor& w_scale, const Tensor* corrected) {
+    if (!n.has_input(2) && !corrected) return;
+    const Graph& g = out_.model.graph;
+    const std::string b_name = bias_base(n);
+    const Tensor* b = corrected ? corrected : g.find_initializer(b_name);
     const Tensor& w = *g.find_initializer(n.inputs[1]);
     int64_t channels = n.op_type == "Conv" ? w.dim(0) : (n.attr_int("transB", 0) ? w.dim(0) : w.dim(1));
     auto leave = [&](const std::string& why) {
       out_.warnings.push_back(fmt::format("{}: bias '{}' stays float32 ({})", n.label(), b_name, why));
+      if (corrected) write_float_bias(n, *corrected);
     };
     if (!b || b->dtype() != DType::Float32) return leave("it is not a constant float32 tensor");
     bool vector_shape = b->rank() == 1 || (b->rank() == 2 && b->dim(0) == 1);
@@ -215,6 +290,8 @@ class QdqWriter {
     for (Node& n : g.nodes) {
       if (removed_.count(n.name)) continue;
       auto rw = rewrites_.find(n.name);
+      if (rw != rewrites_.end() && !rw->second.empty())
+        n.inputs.resize(std::max(n.inputs.size(), rw->second.rbegin()->first + 1));  // a bias added
       for (size_t k = 0; k < n.inputs.size(); ++k) {
         if (rw != rewrites_.end() && rw->second.count(k)) {
           n.inputs[k] = rw->second.at(k);
@@ -234,12 +311,13 @@ class QdqWriter {
   }
 
   struct WeightInfo {
-    Tensor scale;
+    QuantizedWeight q;
     std::string dequantized;
   };
 
   const QuantPlan& plan_;
   const QuantizeConfig& config_;
+  const ChannelMeans* means_;
   NameAllocator names_;
   QuantizedModel out_;
   std::map<std::string, ptrdiff_t> node_index_;
@@ -254,11 +332,12 @@ class QdqWriter {
 
 }  // namespace
 
-QuantizedModel write_quantized(const Model& m, const QuantPlan& plan, const QuantizeConfig& config) {
+QuantizedModel write_quantized(const Model& m, const QuantPlan& plan, const QuantizeConfig& config,
+                               const ChannelMeans* means) {
   HONE_CHECK(plan.mode == config.mode, "the plan was made for {} mode, not {}", mode_name(plan.mode),
              mode_name(config.mode));
   if (config.mode == QuantMode::Dynamic) return write_dynamic(m, plan, config);
-  return QdqWriter(m, plan, config).run();
+  return QdqWriter(m, plan, config, means).run();
 }
 
 }  // namespace hone::quant

@@ -20,6 +20,9 @@
 
 namespace hone::quant {
 
+// Per-channel means of activations over the calibration data (tensor -> one mean per channel).
+using ChannelMeans = std::map<std::string, std::vector<double>>;
+
 struct QuantizedModel {
   Model model;
   // For each compute node: the tensor of `model` holding its (dequantized) result, the counterpart of
@@ -28,11 +31,19 @@ struct QuantizedModel {
   int pairs = 0;                     // QuantizeLinear -> DequantizeLinear pairs on activations
   int quantized_weights = 0;         // int8 weight initializers written
   int quantized_biases = 0;          // int32 bias initializers written
+  int bias_corrected = 0;            // layers whose bias absorbed the mean of their weight rounding error
   std::vector<std::string> warnings;  // biases clamped to int32, biases left float, ...
 };
 
 // Writes `plan` (made by plan_quantization for `m` and `config`) into a copy of `m`.
-QuantizedModel write_quantized(const Model& m, const QuantPlan& plan, const QuantizeConfig& config);
+//
+// Bias correction (static and weights-only; `means` not null): rounding the weights moves each output channel's
+// mean by dW . E[x], which the following layers and a final threshold or sigmoid feel as an offset. With the mean of
+// each input channel over the calibration data, every Conv's and Gemm's bias (added when absent) absorbs
+// -dW . E[x] before it is quantized (Nagel et al., "Data-Free Quantization", 2019, empirical form; border effects of
+// padding are ignored). Layers whose input has no recorded means are left as they are.
+QuantizedModel write_quantized(const Model& m, const QuantPlan& plan, const QuantizeConfig& config,
+                               const ChannelMeans* means = nullptr);
 
 // Fresh value / node names next to those a graph already uses.
 class NameAllocator {

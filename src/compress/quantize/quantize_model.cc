@@ -40,28 +40,44 @@ PrepareReport prepare_for_quantization(Model& m, const QuantizeConfig& config) {
 std::map<std::string, Range> ranges_from(const std::map<std::string, TensorObserver>& observers,
                                          const CalibrationOptions& method) {
   std::map<std::string, Range> ranges;
-  for (const auto& [name, o] : observers) ranges[name] = o.range(method);
+  for (const auto& [name, o] : observers)
+    if (method.method == CalibrationMethod::MinMax || o.has_histogram()) ranges[name] = o.range(method);
   return ranges;
 }
 
 std::map<std::string, Range> calibrate(const Model& m, const QuantizeConfig& config, const data::Dataset& data,
                                        const CalibrationOptions& method, const ObserveOptions& run,
-                                       std::map<std::string, TensorObserver>* observers) {
+                                       std::map<std::string, TensorObserver>* observers, ChannelMeans* means) {
   QuantPlan all = plan_quantization(m, config, {}, nullptr);
   ObserveOptions o = run;
   o.histograms = o.histograms && method.method != CalibrationMethod::MinMax;
   if (observers) o.histograms = run.histograms;  // the caller may try other methods later
-  std::map<std::string, TensorObserver> obs = observe_tensors(m, all.tensors(), data, o);
-  std::map<std::string, Range> ranges = ranges_from(obs, method);
+  if (means && config.mode != QuantMode::Dynamic) {
+    std::map<std::string, const Node*> by_name;
+    for (const Node& n : m.graph.nodes) by_name[n.name] = &n;
+    for (const std::string& name : all.compute) {
+      const Node& n = *by_name.at(name);
+      if (n.op_type == "Conv") o.channel_axes[n.inputs[0]] = 1;
+      if (n.op_type == "Gemm" && n.attr_int("transA", 0) == 0) o.channel_axes[n.inputs[0]] = -1;
+    }
+  }
+  std::vector<std::string> tensors = config.mode == QuantMode::Static ? all.tensors() : std::vector<std::string>{};
+  std::map<std::string, TensorObserver> obs = observe_tensors(m, tensors, data, o);
+  std::map<std::string, Range> ranges;
+  for (const std::string& t : tensors) ranges[t] = obs.at(t).range(method);
+  if (means) {
+    means->clear();
+    for (const auto& [t, axis] : o.channel_axes) (*means)[t] = obs.at(t).channel_means();
+  }
   if (observers) *observers = std::move(obs);
   return ranges;
 }
 
 QuantizedModel quantize(const Model& m, const QuantizeConfig& config, const std::map<std::string, Range>* ranges,
-                        const std::set<std::string>& keep_float, QuantPlan* plan_out) {
+                        const std::set<std::string>& keep_float, QuantPlan* plan_out, const ChannelMeans* means) {
   HONE_CHECK(config.mode != QuantMode::Static || ranges, "static quantization needs calibrated ranges");
   QuantPlan plan = plan_quantization(m, config, keep_float, config.mode == QuantMode::Static ? ranges : nullptr);
-  QuantizedModel q = write_quantized(m, plan, config);
+  QuantizedModel q = write_quantized(m, plan, config, means);
   if (plan_out) *plan_out = std::move(plan);
   return q;
 }

@@ -34,19 +34,22 @@ struct PrepareReport {
 PrepareReport prepare_for_quantization(Model& m, const QuantizeConfig& config);
 
 // Observes what the plan's tensors (planned without ranges: a superset of what any later plan needs) take on `data`
-// and returns each one's range by `method`. `observers` receives the observers when given (for trying other methods
-// without running the model again).
+// and returns each one's range by `method` (none in dynamic and weights-only modes). `observers` receives the
+// observers when given (for trying other methods without running the model again); `means`, when given, the
+// per-channel means of the inputs of the Conv and Gemm nodes the plan quantizes (for bias correction).
 std::map<std::string, Range> calibrate(const Model& m, const QuantizeConfig& config, const data::Dataset& data,
                                        const CalibrationOptions& method, const ObserveOptions& run,
-                                       std::map<std::string, TensorObserver>* observers = nullptr);
+                                       std::map<std::string, TensorObserver>* observers = nullptr,
+                                       ChannelMeans* means = nullptr);
 
 // Ranges by `method` from observers already collected.
 std::map<std::string, Range> ranges_from(const std::map<std::string, TensorObserver>& observers,
                                          const CalibrationOptions& method);
 
-// Plans and writes in one call.
+// Plans and writes in one call (`means`: bias correction, see qdq.h; null for none).
 QuantizedModel quantize(const Model& m, const QuantizeConfig& config, const std::map<std::string, Range>* ranges,
-                        const std::set<std::string>& keep_float, QuantPlan* plan_out = nullptr);
+                        const std::set<std::string>& keep_float, QuantPlan* plan_out = nullptr,
+                        const ChannelMeans* means = nullptr);
 
 struct Fidelity {
   std::string name;  // node (layers) or graph output

@@ -32,7 +32,7 @@ struct QuantizeCliOptions {
   bool per_channel = false, symmetric = false, asymmetric = false;
   std::vector<std::string> exclude;
   double max_accuracy_drop = -1, min_sqnr = NAN;
-  bool report = false, json = false, force = false, list_nodes = false;
+  bool report = false, json = false, force = false, list_nodes = false, no_bias_correction = false;
   int threads = 0;
   int64_t eval_limit = 0;
   data::DataOptions data;
@@ -211,16 +211,22 @@ int quantize_int8(const QuantizeCliOptions& o) {
   std::unique_ptr<data::Dataset> calib;
   if (!o.calibration.empty()) calib = data::open_dataset(o.calibration, o.data);
   std::map<std::string, quant::Range> ranges;
+  quant::ChannelMeans means;
+  const bool correct_bias = calib && !o.no_bias_correction && config.mode != quant::QuantMode::Dynamic;
   double calib_s = 0;
-  if (is_static) {
+  if (is_static || correct_bias) {
     auto tc = Clock::now();
-    ranges = quant::calibrate(m, config, *calib, method, run);
+    ranges = quant::calibrate(m, config, *calib, method, run, nullptr, correct_bias ? &means : nullptr);
     calib_s = std::chrono::duration<double>(Clock::now() - tc).count();
     if (!o.json)
-      fmt::print("calibrated {} tensors on {} ({}): {} in {:.1f} s\n", ranges.size(), calib->describe(),
-                 describe_data_options(o.data).empty() ? "no preprocessing" : describe_data_options(o.data),
-                 o.method == "percentile" ? fmt::format("percentile {:g}", o.percentile) : o.method, calib_s);
+      fmt::print("calibrated {} tensors{} on {}: {} in {:.1f} s\n", ranges.size(),
+                 correct_bias ? fmt::format(" and {} layer inputs' channel means", means.size()) : "",
+                 calib->describe(), is_static ? (o.method == "percentile" ? fmt::format("percentile {:g}", o.percentile)
+                                                                            : o.method)
+                                              : "means only",
+                 calib_s);
   }
+  const quant::ChannelMeans* means_used = correct_bias ? &means : nullptr;
 
   // Accuracy-aware: which layers stay float.
   std::optional<quant::SearchResult> search;
@@ -249,7 +255,7 @@ int quantize_int8(const QuantizeCliOptions& o) {
       goal = {.kind = quant::AccuracyGoal::Kind::MinSqnr, .value = o.min_sqnr, .eval = nullptr, .labels = nullptr,
               .calibration = calib.get()};
     }
-    search = quant::search_keep_float(m, config, is_static ? &ranges : nullptr, goal, run);
+    search = quant::search_keep_float(m, config, is_static ? &ranges : nullptr, goal, run, means_used);
   }
   std::set<std::string> keep_float = search ? search->keep_float : std::set<std::string>{};
   if (search && !search->met) {
@@ -264,7 +270,7 @@ int quantize_int8(const QuantizeCliOptions& o) {
   }
 
   quant::QuantPlan plan;
-  quant::QuantizedModel q = quant::quantize(m, config, is_static ? &ranges : nullptr, keep_float, &plan);
+  quant::QuantizedModel q = quant::quantize(m, config, is_static ? &ranges : nullptr, keep_float, &plan, means_used);
   save_onnx_file(q.model, o.out, o.force);
   Sizes sizes = file_sizes(o);
   Counts counts = count_plan(m, plan);
@@ -302,6 +308,7 @@ int quantize_int8(const QuantizeCliOptions& o) {
               {"pairs", q.pairs},
               {"weights", q.quantized_weights},
               {"biases", q.quantized_biases},
+              {"bias_corrected", q.bias_corrected},
               {"warnings", q.warnings},
               {"size_before", sizes.before},
               {"size_after", sizes.after},
@@ -350,6 +357,10 @@ int quantize_int8(const QuantizeCliOptions& o) {
     fmt::print("left float ({}):\n", plan.skipped.size());
     for (const auto& s : plan.skipped) fmt::print("  {} ({}): {}\n", s.node, s.op, s.reason);
   }
+  if (correct_bias)
+    fmt::print("  bias correction: {} layers' biases absorb the mean their weights' rounding adds (E[x] from the "
+               "calibration data)\n",
+               q.bias_corrected);
   for (const std::string& w : q.warnings) fmt::print("warning: {}\n", w);
   if (search) {
     fmt::print("accuracy target: {} >= {}{}\n", search->metric == "top1" ? "top-1" : "output SQNR",
@@ -446,6 +457,9 @@ Command add_quantize_command(CLI::App& root) {
                                                  "the calibration data)")
       ->check(CLI::PositiveNumber)
       ->type_name("N");
+  app->add_flag("--no-bias-correction", o->no_bias_correction,
+                "Keep the biases as they are (by default, with calibration data, Conv/Gemm biases absorb the mean "
+                "shift their weights' rounding causes)");
   app->add_flag("--report", o->report, "Also the SQNR of every quantized layer and output vs fp32 on the "
                                        "calibration data");
   app->add_flag("--json", o->json, "Print one JSON object (stable keys) instead of text");
