@@ -172,28 +172,35 @@ TEST(QuantizeKernels, QMulByAChannelGateMatchesReferenceBitForBit) {
 }
 
 TEST(QuantizeKernels, QGlobalAveragePoolMatchesReferenceBitForBit) {
-  for (DType t : {DType::UInt8, DType::Int8})
-    for (DType y : {DType::UInt8, DType::Float32})
-      for (Layout layout : {Layout::Plain, Layout::ChannelsLast})
-        for (const Shape& s : std::vector<Shape>{{1, 96, 20, 20}, {2, 7, 3, 5}}) {
-          std::string what = fmt::format("{} [{}] -> {} {}", dtype_name(t), shape_str(s), dtype_name(y), layout_name(layout));
-          std::vector<Attribute> attrs = {Attribute::of_float("x_scale", 0.03f),
-                                          Attribute::of_int("x_zero_point", t == DType::UInt8 ? 120 : -5),
-                                          Attribute::of_int("y_type", static_cast<int64_t>(y))};
-          if (y != DType::Float32) {
-            attrs.push_back(Attribute::of_float("y_scale", 0.01f));
-            attrs.push_back(Attribute::of_int("y_zero_point", 128));
+  for (Isa isa : all_tiers())
+    for (DType t : {DType::UInt8, DType::Int8})
+      for (DType y : {DType::UInt8, DType::Float32})
+        for (Layout layout : {Layout::Plain, Layout::ChannelsLast})
+          for (const Shape& s : std::vector<Shape>{{1, 96, 20, 20}, {2, 7, 3, 5}, {1, 33, 4, 4}}) {
+            std::string what = fmt::format("{} {} [{}] -> {} {}", isa_name(isa), dtype_name(t), shape_str(s),
+                                           dtype_name(y), layout_name(layout));
+            std::vector<Attribute> attrs = {Attribute::of_float("x_scale", 0.03f),
+                                            Attribute::of_int("x_zero_point", t == DType::UInt8 ? 120 : -5),
+                                            Attribute::of_int("y_type", static_cast<int64_t>(y))};
+            if (y != DType::Float32) {
+              attrs.push_back(Attribute::of_float("y_scale", 0.01f));
+              attrs.push_back(Attribute::of_int("y_zero_point", 128));
+            }
+            Int8Case c{.op = "QGlobalAveragePool",
+                       .inputs = {random_q8(t, s, 3)},
+                       .constant = {false},
+                       .attrs = attrs,
+                       .layout = layout};
+            Int8Outcome o = run_int8_case(c, isa);
+            EXPECT_EQ(o.kernel.rfind("q8_global_avgpool", 0), 0u) << what << ": chose " << o.kernel;
+            expect_identical(o, what);
           }
-          Int8Case c{.op = "QGlobalAveragePool", .inputs = {random_q8(t, s, 3)}, .constant = {false}, .attrs = attrs,
-                     .layout = layout};
-          Int8Outcome o = run_int8_case(c, best_isa());
-          EXPECT_EQ(o.kernel.rfind("q8_global_avgpool", 0), 0u) << what << ": chose " << o.kernel;
-          expect_identical(o, what);
-        }
 }
 
 TEST(QuantizeKernels, QAddWithAnotherActivationStaysOnTheReference) {
-  Int8Case c{.op = "QAdd", .inputs = {random_u8({9}, 1), random_u8({9}, 2)}, .constant = {false, false},
+  Int8Case c{.op = "QAdd",
+             .inputs = {random_u8({9}, 1), random_u8({9}, 2)},
+             .constant = {false, false},
              .attrs = {Attribute::of_float("a_scale", 0.1f), Attribute::of_float("b_scale", 0.1f),
                        Attribute::of_int("y_type", 2), Attribute::of_float("y_scale", 0.1f),
                        Attribute::of_strings("post_ops", {"Sigmoid"}), Attribute::of_floats("post_op_params", {})}};

@@ -30,6 +30,16 @@ struct Bytes {
     __m128i b = t == Q8::U8 ? _mm_packus_epi16(w, w) : _mm_packs_epi16(w, w);
     _mm_storel_epi64(static_cast<__m128i*>(p), b);
   }
+  static void channel_sums(const uint8_t* x, int64_t pixels, int64_t c, int64_t* sums, Q8 t) {
+    for (int64_t k = 0; k < c; ++k) {
+      int32_t acc = 0;
+      if (t == Q8::U8)
+        for (int64_t p = 0; p < pixels; ++p) acc += x[p * c + k];
+      else
+        for (int64_t p = 0; p < pixels; ++p) acc += static_cast<int8_t>(x[p * c + k]);
+      sums[k] += acc;
+    }
+  }
 };
 
 constexpr const char* kIsaName = "avx2";

@@ -280,7 +280,8 @@ class QMulKernel final : public Kernel {
     const int64_t period = static_cast<int64_t>(pattern_.size());
     for (int64_t img = 0; img < (channels_last_ ? n : n * c); ++img) {
       if (channels_last_)
-        for (int64_t k = 0; k < period; ++k) pattern_[static_cast<size_t>(k)] = gate_[static_cast<size_t>(img * c + k % c)];
+        for (int64_t k = 0; k < period; ++k)
+          pattern_[static_cast<size_t>(k)] = gate_[static_cast<size_t>(img * c + k % c)];
       else
         std::fill(pattern_.begin(), pattern_.end(), gate_[static_cast<size_t>(img)]);
       int64_t len = channels_last_ ? hw * c : hw, base = img * len;
@@ -348,11 +349,16 @@ class QGlobalAveragePoolKernel final : public Kernel {
                                    xp_.scale / static_cast<double>(count));
       if (!out_.quantized()) y.data<float>()[i] = v;
       else if (out_.type == DType::UInt8)
-        y.data<uint8_t>()[i] = static_cast<uint8_t>(quantize_value(v, out_.params.scale, out_.params.zero_point, qmin, qmax));
-      else y.data<int8_t>()[i] = static_cast<int8_t>(quantize_value(v, out_.params.scale, out_.params.zero_point, qmin, qmax));
+        y.data<uint8_t>()[i] =
+            static_cast<uint8_t>(quantize_value(v, out_.params.scale, out_.params.zero_point, qmin, qmax));
+      else
+        y.data<int8_t>()[i] =
+            static_cast<int8_t>(quantize_value(v, out_.params.scale, out_.params.zero_point, qmin, qmax));
     }
   }
-  std::string name() const override { return channels_last_ ? "q8_global_avgpool_nhwc" : "q8_global_avgpool"; }
+  std::string name() const override {
+    return channels_last_ ? std::string("q8_global_avgpool_nhwc_") + mk_.isa : "q8_global_avgpool";
+  }
 
  private:
   // Exact integer sums per (image, channel); 32-bit partial sums per 2^23 elements cannot overflow.
@@ -372,19 +378,8 @@ class QGlobalAveragePoolKernel final : public Kernel {
       }
       return;
     }
-    std::vector<int32_t>& part = part_;
-    part.assign(static_cast<size_t>(c), 0);
-    for (int64_t img = 0; img < n; ++img) {
-      const T* s = x + img * count * c;
-      for (int64_t b = 0; b < count; b += 1 << 23) {
-        std::fill(part.begin(), part.end(), 0);
-        for (int64_t px = b; px < std::min(count, b + (int64_t{1} << 23)); ++px) {
-          const T* row = s + px * c;
-          for (int64_t k = 0; k < c; ++k) part[static_cast<size_t>(k)] += row[k];
-        }
-        for (int64_t k = 0; k < c; ++k) sums_[static_cast<size_t>(img * c + k)] += part[static_cast<size_t>(k)];
-      }
-    }
+    for (int64_t img = 0; img < n; ++img)
+      mk_.channel_sums(x + img * count * c, count, c, sums_.data() + img * c, *q8_of(type_));
   }
 
   Shape x_, y_;
@@ -393,7 +388,7 @@ class QGlobalAveragePoolKernel final : public Kernel {
   QuantParams xp_;
   QuantizedOutput out_;
   std::vector<int64_t> sums_;
-  std::vector<int32_t> part_;
+  const QuantizeMicrokernels& mk_ = quantize_for(active_isa());
 };
 
 std::optional<Shape> qgap_shape(const KernelQuery& q) {

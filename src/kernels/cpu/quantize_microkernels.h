@@ -37,6 +37,9 @@ struct QMulParams {
 };
 using QMulFn = void (*)(const void* a, const float* m, void* y, int64_t n, const QMulParams& p);
 
+// hone.QGlobalAveragePool on channels-last data: sums[k] += sum over `pixels` rows of x[p * c + k], exactly.
+using ChannelSumsFn = void (*)(const void* x, int64_t pixels, int64_t c, int64_t* sums, Q8 type);
+
 // DynamicQuantizeLinear's range: *lo = min(0, min x), *hi = max(0, max x), NaNs ignored.
 using MinMaxFn = void (*)(const float* x, int64_t n, float* lo, float* hi);
 
@@ -47,6 +50,7 @@ struct QuantizeMicrokernels {
   QAddFn qadd;
   QMulFn qmul;
   MinMaxFn minmax;
+  ChannelSumsFn channel_sums;
 };
 
 const QuantizeMicrokernels& quantize_scalar();

@@ -22,6 +22,16 @@ struct Bytes {
     if (t == Q8::U8) *static_cast<uint8_t*>(p) = static_cast<uint8_t>(static_cast<int32_t>(v));
     else *static_cast<int8_t*>(p) = static_cast<int8_t>(static_cast<int32_t>(v));
   }
+  static void channel_sums(const uint8_t* x, int64_t pixels, int64_t c, int64_t* sums, Q8 t) {
+    for (int64_t k = 0; k < c; ++k) {
+      int32_t acc = 0;
+      if (t == Q8::U8)
+        for (int64_t p = 0; p < pixels; ++p) acc += x[p * c + k];
+      else
+        for (int64_t p = 0; p < pixels; ++p) acc += static_cast<int8_t>(x[p * c + k]);
+      sums[k] += acc;
+    }
+  }
 };
 
 constexpr const char* kIsaName = "scalar";
