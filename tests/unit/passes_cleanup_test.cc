@@ -182,6 +182,21 @@ TEST(RemoveIdentity, RenamesReadsInsideSubgraphsWithoutTouchingTheOriginal) {
 
 // eliminate-dead ----------------------------------------------------------------------------------------------
 
+TEST(SumToAdd, TwoInputSumsBecomeAddsOneInputSumsGoThreeInputSumsStay) {
+  Builder b;
+  std::string x = b.input("x", dims({2, 3})), y = b.input("y", dims({3}));
+  std::string s2 = b.op("Sum", {x, y});            // broadcasts like Add
+  std::string s1 = b.op("Sum", {s2});              // a copy
+  std::string s3 = b.op("Sum", {s1, x, s2});       // stays
+  b.output(s3);
+  Model after = optimized(b.m, {"sum-to-add", "remove-identity"});
+  EXPECT_EQ(count_ops(after.graph, "Add"), 1);
+  EXPECT_EQ(count_ops(after.graph, "Sum"), 1);
+  EXPECT_EQ(count_ops(after.graph, "Identity"), 0);
+  EXPECT_EQ(after.graph.nodes.size(), 2u);
+  expect_same_outputs(b.m, after);
+}
+
 TEST(EliminateDead, RemovesUnreachableNodesTheirInitializersAndTypeAnnotations) {
   Builder b;
   std::string x = b.input("x", dims({2, 3}));
