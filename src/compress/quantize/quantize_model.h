@@ -66,6 +66,8 @@ struct FidelityReport {
 };
 
 // Runs `fp32` and `quantized` over `data` with every layer result exposed and compares them (FidelityAccumulator).
+// Layers: the QDQ graph's own roundings (with a layer's result exposed the runtime cannot fuse across it, so this is
+// what ONNX Runtime computes too). Outputs: the quantized file as written, run on its own, as `hone eval` sees it.
 // With `layers` false only the graph outputs are compared.
 FidelityReport compare_models(const Model& fp32, const QuantPlan& plan, const QuantizedModel& quantized,
                               const data::Dataset& data, const ObserveOptions& run, bool layers = true);

@@ -389,7 +389,9 @@ int quantize_int8(const QuantizeCliOptions& o) {
     }
   }
   if (fid) {
-    fmt::print("report: quantized vs fp32 on the calibration data ({} samples)\n", fid->samples);
+    fmt::print("report: quantized vs fp32 on the calibration data ({} samples); layers with their results exposed "
+               "(every rounding of the QDQ graph), outputs from the file as written\n",
+               fid->samples);
     size_t w = 4;
     for (const auto& f : fid->layers) w = std::max(w, f.name.size());
     fmt::print("  {:<{}}  {:<10}  {:>9}  {:>9}  {:>12}\n", "layer", w, "op", "SQNR dB", "cosine", "max abs err");
