@@ -474,3 +474,47 @@ TEST(QuantizeQdq, BiasCorrectionCancelsTheMeanWeightError) {
 
 }  // namespace
 }  // namespace hone::quant
+
+namespace hone::quant {
+namespace {
+
+// A channel with tiny weights beside a large bias: its weight scale is raised so that the int32 bias holds the bias
+// (rather than clamping it), and the layer still computes its output.
+TEST(QuantizeQdq, WeightScaleRaisedSoTheInt32BiasHoldsTheBias) {
+  Model m = empty_model(13);
+  Graph& g = m.graph;
+  g.inputs = {float_input("x", {Dim::named("batch"), 2, 4, 4})};
+  Tensor w = random_tensor({3, 2, 1, 1}, 71);
+  w.data<float>()[2] = 1e-9f;  // channel 1: tiny weights
+  w.data<float>()[3] = -1e-9f;
+  g.initializers["w"] = w;
+  Tensor b(DType::Float32, {3});
+  b.data<float>()[0] = 0.1f;
+  b.data<float>()[1] = 5.0f;
+  b.data<float>()[2] = -0.2f;
+  g.initializers["b"] = b;
+  g.nodes = {make_node("Conv", {"x", "w", "b"}, {"y0"}, "conv"), make_node("Sigmoid", {"y0"}, {"y"}, "sig")};
+  g.outputs = {{"y", TypeInfo::tensor(DType::Float32), ""}};
+  MemoryDataset data(random_tensor({4, 2, 4, 4}, 72));
+  QuantizeConfig c{.mode = QuantMode::Static, .per_channel = true, .symmetric = false, .exclude = {}};
+  auto ranges = calibrate(m, c, data, {}, {.batch = 4, .threads = 1, .histograms = false, .progress = false,
+                                           .label = ""});
+  QuantizedModel q = quantize(m, c, &ranges, {});
+  ASSERT_EQ(q.warnings.size(), 1u);
+  EXPECT_NE(q.warnings[0].find("weight scale raised on 1 of 3 channels"), std::string::npos) << q.warnings[0];
+  const Node& conv = node_named(q.model.graph, "conv");
+  const Node* bdq = find_node_by_output(q.model.graph, conv.inputs[2]);
+  ASSERT_TRUE(bdq);
+  const Tensor& bq = *q.model.graph.find_initializer(bdq->inputs[0]);
+  const Tensor& bs = *q.model.graph.find_initializer(bdq->inputs[1]);
+  for (int k = 0; k < 3; ++k) {
+    EXPECT_LT(std::abs(static_cast<int64_t>(bq.data<int32_t>()[k])), int64_t{1} << 30) << k;
+    EXPECT_NEAR(bq.data<int32_t>()[k] * bs.data<float>()[k], b.data<float>()[k], 1e-3) << k;
+  }
+  Tensor x = random_tensor({2, 2, 4, 4}, 73);
+  Tensor want = run_hone(m, x, true)[0];
+  EXPECT_LT(max_diff(run_hone(q.model, x, true)[0], want), 0.02);
+}
+
+}  // namespace
+}  // namespace hone::quant

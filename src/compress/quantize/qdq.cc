@@ -140,11 +140,13 @@ class QdqWriter {
     const std::string w_name = n.inputs[1];
     const Tensor& w = *g.find_initializer(w_name);
     int64_t axis = weight_axis(n, config_.per_channel);
-    std::string key = fmt::format("{}#{}", w_name, axis);
+    std::optional<std::vector<float>> floor = bias_scale_floor(n, w, axis);
+    // A floor makes the weight this node's own.
+    std::string key = floor ? fmt::format("{}#{}#{}", w_name, axis, n.name) : fmt::format("{}#{}", w_name, axis);
     auto cached = weights_.find(key);
     if (cached == weights_.end()) {
       WeightInfo info;
-      info.q = quantize_weight(w, axis);
+      info.q = quantize_weight(w, axis, floor ? &*floor : nullptr);
       std::string q = add_initializer(w_name + "_quantized", info.q.q);
       std::string s = add_initializer(w_name + "_scale", info.q.scale);
       std::string z = add_initializer(w_name + "_zero_point", info.q.zero_point);
@@ -164,6 +166,40 @@ class QdqWriter {
     } else if (corrected) {
       write_float_bias(n, *corrected);
     }
+  }
+
+  // Static: the smallest weight scale per channel (axis < 0: one for all) for which the bias, with scale
+  // x_scale * w_scale, fits int32 with a margin (and that product stays a normal float), as ONNX Runtime's quantizer
+  // also raises weight scales; nullopt when no channel needs it. The channels raised have tiny weights beside a large
+  // bias, so the coarser weight step costs little, where a clamped bias would be plainly wrong.
+  std::optional<std::vector<float>> bias_scale_floor(const Node& n, const Tensor& w, int64_t axis) {
+    if (config_.mode != QuantMode::Static || !n.has_input(2)) return std::nullopt;
+    auto x = plan_.tensor_group.find(n.inputs[0]);
+    if (x == plan_.tensor_group.end()) return std::nullopt;
+    const Tensor* b = out_.model.graph.find_initializer(n.inputs[2]);
+    if (!b || b->dtype() != DType::Float32) return std::nullopt;
+    const double xs = params_.at(x->second).scale;
+    const int64_t channels = axis >= 0 ? w.dim(static_cast<int>(axis)) : 1;
+    if (axis >= 0 && b->numel() != channels) return std::nullopt;
+    std::vector<float> floor(static_cast<size_t>(channels), 0.0f);
+    bool needed = false;
+    for (int64_t i = 0; i < b->numel(); ++i) {
+      // A quarter of int32's range: room for bias correction and rounding.
+      double need = std::max(std::fabs(static_cast<double>(b->data<float>()[i])) / (xs * 536870912.0),
+                             static_cast<double>(FLT_MIN) / xs * 2);
+      float& f = floor[static_cast<size_t>(axis >= 0 ? i : 0)];
+      f = std::max(f, static_cast<float>(need));
+    }
+    // Only worth a node-specific weight when some channel's own scale is below its floor.
+    QuantizedWeight plain = quantize_weight(w, axis);
+    for (int64_t c = 0; c < channels; ++c) needed = needed || plain.scale.data<float>()[c] < floor[static_cast<size_t>(c)];
+    if (!needed) return std::nullopt;
+    int64_t raised = 0;
+    for (int64_t c = 0; c < channels; ++c) raised += plain.scale.data<float>()[c] < floor[static_cast<size_t>(c)];
+    out_.warnings.push_back(fmt::format("{}: weight scale raised on {} of {} channels so that the int32 bias holds "
+                                        "the bias (input scale {:g})",
+                                        n.label(), raised, channels, xs));
+    return floor;
   }
 
   // The layer's bias minus the mean its weights' rounding adds to each output channel (qdq.h), as a float32 vector

@@ -31,7 +31,7 @@ ActivationParams activation_params(const Range& r, bool symmetric) {
   return p;
 }
 
-QuantizedWeight quantize_weight(const Tensor& w, int64_t axis) {
+QuantizedWeight quantize_weight(const Tensor& w, int64_t axis, const std::vector<float>* min_scale) {
   HONE_CHECK(w.dtype() == DType::Float32, "weights to quantize must be float32, not {}", dtype_name(w.dtype()));
   HONE_CHECK(axis < w.rank(), "quantization axis {} is out of range for a weight of rank {}", axis, w.rank());
   QuantizedWeight out;
@@ -56,7 +56,13 @@ QuantizedWeight quantize_weight(const Tensor& w, int64_t axis) {
     int64_t c = axis >= 0 ? (i / inner) % channels : 0;
     amax[static_cast<size_t>(c)] = std::max(amax[static_cast<size_t>(c)], std::fabs(x[i]));
   }
-  for (int64_t c = 0; c < channels; ++c) scale[c] = usable_scale(static_cast<double>(amax[static_cast<size_t>(c)]) / 127);
+  if (min_scale)
+    HONE_CHECK(min_scale->size() == 1 || static_cast<int64_t>(min_scale->size()) == channels,
+               "{} scale floors for {} channels", min_scale->size(), channels);
+  for (int64_t c = 0; c < channels; ++c) {
+    scale[c] = usable_scale(static_cast<double>(amax[static_cast<size_t>(c)]) / 127);
+    if (min_scale) scale[c] = std::max(scale[c], (*min_scale)[min_scale->size() == 1 ? 0 : static_cast<size_t>(c)]);
+  }
   for (int64_t i = 0; i < n; ++i) {
     int64_t c = axis >= 0 ? (i / inner) % channels : 0;
     float v = std::nearbyint(x[i] / scale[c]);

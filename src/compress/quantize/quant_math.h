@@ -2,6 +2,7 @@
 // zero points from a calibrated range, symmetric int8 weights (per tensor or per output channel), int32 biases.
 #pragma once
 #include <cstdint>
+#include <vector>
 
 #include "compress/quantize/calibration.h"
 #include "core/tensor.h"
@@ -28,7 +29,9 @@ struct QuantizedWeight {
   Tensor zero_point;  // int8 zeros, scale's shape
   int64_t axis = -1;  // -1: per tensor
 };
-QuantizedWeight quantize_weight(const Tensor& w, int64_t axis);
+// `min_scale` (optional: one value, or one per channel along `axis`): a floor under each scale, so that an int32
+// bias with scale x_scale * w_scale holds the bias (weight scales with tiny weights and a large bias would overflow).
+QuantizedWeight quantize_weight(const Tensor& w, int64_t axis, const std::vector<float>* min_scale = nullptr);
 
 // A bias quantized to int32 with scale x_scale * w_scale[k] (w_scale: a scalar or one value per element of b),
 // zero point 0: q = round_half_even(b / scale), clamped to int32 (`clamped` counts the elements that were).
