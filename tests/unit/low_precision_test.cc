@@ -175,24 +175,27 @@ TEST(LowPrecisionRoundedConv, MatchesReference) {
       {1, 1, 8, 12, 12, 5, 1, 1, {"Add", "Relu"}, {}},       // residual
       {1, 48, 24, 14, 14, 1, 1, 2, {"Sigmoid"}, {}},          // grouped
   };
-  for (DType t : {DType::BFloat16, DType::Float16})
+  // bfloat16 both ways: oneDNN's bfloat16 kernel (choice 1) and float32 + rounding (2); float16 is always the latter.
+  for (auto [t, choice] : {std::pair{DType::BFloat16, 1}, {DType::BFloat16, 2}, {DType::Float16, 0}})
     for (const ConvCase& c : cases)
       for (bool cl : {false, true})
         for (int threads : {1, 2}) {
+          dnnl_cpu::force_bf16_choice(choice);
           uint32_t seed = static_cast<uint32_t>(c.cin * 131 + c.cout);
           std::vector<Arg> args = {Arg(values_of(t, {c.n, c.cin, c.h, c.w}, -2, 2, seed)),
                                    Arg::constant(values_of(t, {c.cout, c.cin / c.group, c.k, c.k}, -0.5, 0.5, seed + 1)),
                                    Arg::constant(values_of(DType::Float32, {c.cout}, -1, 1, seed + 2))};
           bool residual = std::find(c.post_ops.begin(), c.post_ops.end(), "Add") != c.post_ops.end();
           if (residual) args.push_back(Arg(values_of(t, conv_out(c), -1, 1, seed + 3)));
-          std::string what = std::string(type_name(t)) + " conv " + std::to_string(c.cin) + "->" +
+          std::string what = std::string(type_name(t)) + (choice == 2 ? " (float32 + rounding)" : "") + " conv " + std::to_string(c.cin) + "->" +
                              std::to_string(c.cout) + " k" + std::to_string(c.k) + (cl ? " nhwc" : " nchw") +
                              " threads=" + std::to_string(threads);
           test::KernelRun r = test::run_kernel_and_reference(
               "RoundedConv", 1, args, conv_attrs(c, t),
               {.isa = test::isa_tiers().back(), .threads = threads, .channels_last = cl, .domain = "hone"});
+          dnnl_cpu::force_bf16_choice(0);
           ASSERT_FALSE(r.fast.empty()) << what;
-          if (t == DType::BFloat16 && cpu_features().avx512_bf16)
+          if (choice == 1 && cpu_features().avx512_bf16)
             EXPECT_EQ(r.kernel.rfind("dnnl-conv-bf16", 0), 0u) << what << ": " << r.kernel;
           else
             EXPECT_NE(r.kernel.find("+round-"), std::string::npos) << what << ": " << r.kernel;
@@ -204,7 +207,7 @@ TEST(LowPrecisionRoundedConv, MatchesReference) {
         }
 }
 
-TEST(LowPrecisionRoundedConv, Bfloat16OrWinogradAsMeasured) {
+TEST(LowPrecisionRoundedConv, Bfloat16OrFloat32AsMeasured) {
   if (!cpu_features().avx512_bf16) GTEST_SKIP() << "this CPU has no AVX512-BF16";
   ConvCase c{1, 32, 48, 10, 10, 3, 1, 1, {"Relu"}, {}};  // a Winograd candidate in float32
   DType t = DType::BFloat16;
@@ -212,11 +215,11 @@ TEST(LowPrecisionRoundedConv, Bfloat16OrWinogradAsMeasured) {
                            Arg::constant(values_of(t, {48, 32, 3, 3}, -0.5, 0.5, 31)),
                            Arg::constant(values_of(DType::Float32, {48}, -1, 1, 32))};
   for (int choice : {1, 2, 0}) {
-    dnnl_cpu::force_bf16_conv_choice(choice);
+    dnnl_cpu::force_bf16_choice(choice);
     test::KernelRun r = test::run_kernel_and_reference("RoundedConv", 1, args, conv_attrs(c, t),
                                                        {.isa = test::isa_tiers().back(), .threads = 2,
                                                         .channels_last = true, .domain = "hone"});
-    dnnl_cpu::force_bf16_conv_choice(0);
+    dnnl_cpu::force_bf16_choice(0);
     ASSERT_FALSE(r.fast.empty());
     if (choice == 1) EXPECT_EQ(r.kernel, "dnnl-conv-bf16+relu");
     if (choice == 2) EXPECT_EQ(r.kernel, "dnnl-conv-wino-f32+relu+round-bf16");
@@ -263,10 +266,11 @@ TEST(LowPrecisionRoundedMatMul, MatchesReference) {
                              {{2, 40, 120}, {120, 96}},
                              {{3, 1, 16}, {16, 5}},
                              {{2, 8, 40, 32}, {2, 8, 32, 40}}};  // attention scores: both operands computed
-  for (DType t : {DType::BFloat16, DType::Float16})
+  for (auto [t, choice] : {std::pair{DType::BFloat16, 1}, {DType::BFloat16, 2}, {DType::Float16, 0}})
     for (const Case& c : cases)
       for (bool constant_b : {true, false}) {
         int threads = constant_b ? 1 : 2;
+        dnnl_cpu::force_bf16_choice(choice);
         std::string what = std::string(type_name(t)) + " matmul " + shape_str(c.a) + " x " + shape_str(c.b) +
                            (constant_b ? " constant B" : " computed B");
         Tensor b = values_of(t, c.b, -1, 1, 8);
@@ -274,16 +278,20 @@ TEST(LowPrecisionRoundedMatMul, MatchesReference) {
             "RoundedMatMul", 1, {Arg(values_of(t, c.a, -2, 2, 7)), constant_b ? Arg::constant(b) : Arg(b)},
             {Attribute::of_string("to", type_name(t))},
             {.isa = test::isa_tiers().back(), .threads = threads, .domain = "hone"});
+        dnnl_cpu::force_bf16_choice(0);
         ASSERT_FALSE(r.fast.empty()) << what;
         EXPECT_NE(r.kernel, "reference") << what;
+        if (choice == 1 && cpu_features().avx512_bf16) EXPECT_EQ(r.kernel, "dnnl-matmul-bf16") << what;
+        if (choice != 1) EXPECT_NE(r.kernel.find("+round-"), std::string::npos) << what << ": " << r.kernel;
         expect_within_rounding(r.fast[0], r.reference[0], t, 1e-5 * max_abs(r.reference[0]), what);
       }
 }
 
 TEST(LowPrecisionRoundedGemm, MatchesReference) {
-  for (DType t : {DType::BFloat16, DType::Float16})
+  for (auto [t, choice] : {std::pair{DType::BFloat16, 1}, {DType::BFloat16, 2}, {DType::Float16, 0}})
     for (bool trans_b : {false, true})
       for (int64_t m : {1, 5}) {
+        dnnl_cpu::force_bf16_choice(choice);
         Shape bs = trans_b ? Shape{24, 50} : Shape{50, 24};
         std::string what = std::string(type_name(t)) + " gemm m=" + std::to_string(m) + (trans_b ? " transB" : "");
         test::KernelRun r = test::run_kernel_and_reference(
@@ -293,8 +301,10 @@ TEST(LowPrecisionRoundedGemm, MatchesReference) {
             {Attribute::of_string("to", type_name(t)), Attribute::of_int("transB", trans_b ? 1 : 0),
              Attribute::of_float("alpha", 0.5f)},
             {.isa = test::isa_tiers().back(), .threads = 2, .domain = "hone"});
+        dnnl_cpu::force_bf16_choice(0);
         ASSERT_FALSE(r.fast.empty()) << what;
         EXPECT_NE(r.kernel, "reference") << what;
+        if (choice == 1 && cpu_features().avx512_bf16) EXPECT_EQ(r.kernel, "dnnl-gemm-bf16") << what;
         expect_within_rounding(r.fast[0], r.reference[0], t, 1e-5 * max_abs(r.reference[0]), what);
       }
 }

@@ -6,13 +6,14 @@
 //     values; bfloat16 weights; float32 accumulation and post-ops; the result rounded to bfloat16 by the primitive
 //     and widened into the float32 output);
 //   otherwise (float16, or no AVX512-BF16): the best float32 kernel of the op (oneDNN, the GEMV or small-channel
-//     kernels) and its output rounded after, in place; also a bfloat16 3x3 convolution where float32 Winograd
-//     measures faster at plan time (see low_precision_kernels.h).
+//     kernels) and its output rounded after, in place; also for bfloat16 where that measures faster at plan time
+//     (see low_precision_kernels.h).
 #include <immintrin.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <optional>
 
 #include "kernels/cpu/low_precision_kernels.h"
 
@@ -242,7 +243,22 @@ double time_on_zeros(Kernel& k, const KernelQuery& q, int reps) {
   return best;
 }
 
-std::atomic<int> bf16_conv_choice{0};
+std::atomic<int> bf16_choice{0};
+
+bool choice_in_doubt(const KernelQuery& q, const Kernel& f32) {
+  const Tensor* w = q.input_constants.size() > 1 ? q.input_constants[1] : nullptr;
+  if (q.node.op_type == "RoundedConv") {
+    if (!w || w->rank() < 3 || f32.name().find("wino") != std::string::npos) return true;
+    int64_t k = w->numel() / w->dim(0), group = q.node.attr_int("group", 1);
+    return k < 256 || (group > 1 && group == w->dim(0));
+  }
+  // MatMul / Gemm: few rows (a GEMV, memory-bound) or weights computed at run time (converted per call).
+  std::optional<Shape> a = q.input_types[0] && q.input_types[0]->shape ? to_concrete(*q.input_types[0]->shape)
+                                                                        : std::nullopt;
+  if (!w || !a || a->empty()) return true;
+  int64_t rows = shape_numel(*a) / a->back();
+  return rows < 16;
+}
 
 std::unique_ptr<Kernel> make_rounded(const KernelQuery& q) {
   DType t = rounding_type(q.node.attr_string("to", ""), q.node.label());
@@ -255,20 +271,23 @@ std::unique_ptr<Kernel> make_rounded(const KernelQuery& q) {
     if (bf16) return bf16;
     fail("{}: no float32 kernel for its {}", q.node.label(), base.op_type);
   }
-  if (bf16 && (q.node.op_type != "RoundedConv" || bf16_conv_choice.load() == 1)) return bf16;
+  if (bf16 && bf16_choice.load() == 1) return bf16;
   auto rounded = std::make_unique<RoundOutputKernel>(f->create(bq), t);
-  if (!bf16) return rounded;
-  // A 3x3 convolution that float32 runs as Winograd (2-3x fewer multiplications) can beat bfloat16's direct kernel;
-  // on values of the type, with the result rounded to it, both compute the bfloat16 model (products of bfloat16
-  // values and the transforms' sums are float32 roundings apart). Measured at plan time, alternating, fastest of each.
-  if (rounded->name().find("wino") == std::string::npos) return bf16;
-  if (bf16_conv_choice.load() == 2) return rounded;
-  double bf16_ms = 1e300, wino_ms = 1e300;
-  for (int round = 0; round < 3; ++round) {
-    bf16_ms = std::min(bf16_ms, time_on_zeros(*bf16, q, 2));
-    wino_ms = std::min(wino_ms, time_on_zeros(*rounded, q, 2));
+  if (!bf16 || bf16_choice.load() == 2) return rounded;
+  // oneDNN's bfloat16 kernel is not always the faster: its activations are converted on the way in and out (two
+  // passes over memory that a memory-bound convolution feels), its depthwise convolutions are slower than float32's,
+  // and float32 runs 3x3 convolutions as Winograd (2-3x fewer multiplications). On values of the type, with the
+  // result rounded to it, both compute the bfloat16 model (products of bfloat16 values are exact in float32; the
+  // sums differ in order). So both are timed at plan time, alternating, and the faster kept.
+  // Measured only where the choice is in doubt (plan time): Winograd, depthwise or few multiplications per output
+  // (a convolution with K = C/group * kh * kw below 256, a matmul of a few rows); elsewhere bfloat16 wins by about 2x.
+  if (!choice_in_doubt(q, *rounded)) return bf16;
+  double bf16_ms = 1e300, f32_ms = 1e300;
+  for (int round = 0; round < 2; ++round) {
+    bf16_ms = std::min(bf16_ms, time_on_zeros(*bf16, q, 1));
+    f32_ms = std::min(f32_ms, time_on_zeros(*rounded, q, 1));
   }
-  if (wino_ms < bf16_ms) return rounded;
+  if (f32_ms < bf16_ms) return rounded;
   return bf16;
 }
 
@@ -287,7 +306,7 @@ const KernelRegistrar kRoundedConv{rounded_factory("RoundedConv", true)};
 
 }  // namespace
 
-void force_bf16_conv_choice(int choice) { bf16_conv_choice.store(choice); }
+void force_bf16_choice(int choice) { bf16_choice.store(choice); }
 
 namespace {
 

@@ -3,9 +3,10 @@
 
 namespace hone::dnnl_cpu {
 
-// A bfloat16 3x3 convolution that float32 would run as Winograd is timed both ways at plan time (oneDNN's bfloat16
-// kernel against float32 Winograd with the result rounded to bfloat16) and the faster kept. Tests force either:
-// 1 bfloat16, 2 Winograd, 0 (default) measure.
-void force_bf16_conv_choice(int choice);
+// A bfloat16 hone.RoundedConv / RoundedMatMul / RoundedGemm is timed both ways at plan time, oneDNN's bfloat16 kernel
+// against the best float32 kernel with the result rounded to bfloat16, and the faster kept (the bfloat16 kernel's
+// conversions in and out cost memory-bound layers more than they save; float32 has Winograd and faster depthwise
+// kernels). Tests force either: 1 bfloat16, 2 float32 + rounding, 0 (default) measure.
+void force_bf16_choice(int choice);
 
 }  // namespace hone::dnnl_cpu
