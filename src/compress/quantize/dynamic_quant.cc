@@ -9,17 +9,6 @@
 namespace hone::quant {
 namespace {
 
-Node make_node(std::string name, std::string op, std::vector<std::string> inputs, std::vector<std::string> outputs,
-               std::vector<Attribute> attributes = {}) {
-  Node n;
-  n.name = std::move(name);
-  n.op_type = std::move(op);
-  n.inputs = std::move(inputs);
-  n.outputs = std::move(outputs);
-  n.attributes = std::move(attributes);
-  return n;
-}
-
 Tensor transposed_2d(const Tensor& w) {
   const int64_t r = w.dim(0), c = w.dim(1);
   Tensor t(DType::Float32, {c, r});
@@ -60,14 +49,14 @@ QuantizedModel write_dynamic(const Model& m, const QuantPlan& plan, const Quanti
     std::string a = n.inputs[0];
     if (gemm && n.attr_int("transA", 0) != 0) {
       std::string at = names.fresh(a + "_transposed");
-      nodes.push_back(make_node(names.fresh(base + "_TransposeA"), "Transpose", {a}, {at},
+      nodes.push_back(make_quant_node(names.fresh(base + "_TransposeA"), "Transpose", {a}, {at},
                                 {Attribute::of_ints("perm", {1, 0})}));
       a = at;
     }
     auto qi = quantized_inputs.find(a);
     if (qi == quantized_inputs.end()) {
       DynamicInput d{names.fresh(a + "_quantized"), names.fresh(a + "_scale"), names.fresh(a + "_zero_point")};
-      nodes.push_back(make_node(names.fresh(a + "_DynamicQuantizeLinear"), "DynamicQuantizeLinear", {a},
+      nodes.push_back(make_quant_node(names.fresh(a + "_DynamicQuantizeLinear"), "DynamicQuantizeLinear", {a},
                                 {d.q, d.scale, d.zero_point}));
       qi = quantized_inputs.emplace(a, d).first;
     }
@@ -84,15 +73,15 @@ QuantizedModel write_dynamic(const Model& m, const QuantPlan& plan, const Quanti
     ++out.quantized_weights;
     std::string acc = names.fresh(base + "_int32"), as_float = names.fresh(base + "_int32_float"),
                 mult = names.fresh(base + "_output_scale");
-    nodes.push_back(make_node(names.fresh(base + "_MatMulInteger"), "MatMulInteger",
+    nodes.push_back(make_quant_node(names.fresh(base + "_MatMulInteger"), "MatMulInteger",
                               {qi->second.q, wq, qi->second.zero_point, wz}, {acc}));
-    nodes.push_back(make_node(names.fresh(base + "_Cast"), "Cast", {acc}, {as_float},
+    nodes.push_back(make_quant_node(names.fresh(base + "_Cast"), "Cast", {acc}, {as_float},
                               {Attribute::of_int("to", static_cast<int64_t>(DType::Float32))}));
-    nodes.push_back(make_node(names.fresh(base + "_ScaleProduct"), "Mul", {qi->second.scale, ws}, {mult}));
+    nodes.push_back(make_quant_node(names.fresh(base + "_ScaleProduct"), "Mul", {qi->second.scale, ws}, {mult}));
     const std::string y = n.outputs[0];
     bool bias = gemm && n.has_input(2);
     std::string product = bias ? names.fresh(base + "_product") : y;
-    nodes.push_back(make_node(names.fresh(base + "_Rescale"), "Mul", {as_float, mult}, {product}));
+    nodes.push_back(make_quant_node(names.fresh(base + "_Rescale"), "Mul", {as_float, mult}, {product}));
     if (bias) {
       std::string c = n.inputs[2];
       float beta = n.attr_float("beta", 1);
@@ -102,7 +91,7 @@ QuantizedModel write_dynamic(const Model& m, const QuantPlan& plan, const Quanti
           std::string scaled = names.fresh(c + "_times_beta");
           std::string b = add_initializer(c + "_beta", Tensor(DType::Float32, {}));
           g.initializers[b].data<float>()[0] = beta;
-          nodes.push_back(make_node(names.fresh(base + "_Beta"), "Mul", {c, b}, {scaled}));
+          nodes.push_back(make_quant_node(names.fresh(base + "_Beta"), "Mul", {c, b}, {scaled}));
           c = scaled;
         } else {
           Tensor scaled = ct->clone();
@@ -110,7 +99,7 @@ QuantizedModel write_dynamic(const Model& m, const QuantPlan& plan, const Quanti
           c = add_initializer(c + "_times_beta", scaled);
         }
       }
-      nodes.push_back(make_node(names.fresh(base + "_Bias"), "Add", {product, c}, {y}));
+      nodes.push_back(make_quant_node(names.fresh(base + "_Bias"), "Add", {product, c}, {y}));
     }
     out.result_tensor[n.name] = y;
   }

@@ -25,17 +25,8 @@ NameAllocator::NameAllocator(const Graph& g) {
   used_.erase("");
 }
 
-std::string NameAllocator::fresh(const std::string& base) {
-  std::string name = base;
-  for (int k = 1; used_.count(name); ++k) name = fmt::format("{}_{}", base, k);
-  used_.insert(name);
-  return name;
-}
-
-namespace {
-
-Node make_node(std::string name, std::string op, std::vector<std::string> inputs, std::vector<std::string> outputs,
-               std::vector<Attribute> attributes = {}) {
+Node make_quant_node(std::string name, std::string op, std::vector<std::string> inputs,
+                     std::vector<std::string> outputs, std::vector<Attribute> attributes) {
   Node n;
   n.name = std::move(name);
   n.op_type = std::move(op);
@@ -44,6 +35,15 @@ Node make_node(std::string name, std::string op, std::vector<std::string> inputs
   n.attributes = std::move(attributes);
   return n;
 }
+
+std::string NameAllocator::fresh(const std::string& base) {
+  std::string name = base;
+  for (int k = 1; used_.count(name); ++k) name = fmt::format("{}_{}", base, k);
+  used_.insert(name);
+  return name;
+}
+
+namespace {
 
 Tensor scalar_of(DType t, double v) {
   Tensor s(t, {});
@@ -124,8 +124,8 @@ class QdqWriter {
       pair.source = f == folded_source.end() ? t : f->second;
       pair.dequantized = f == folded_source.end() ? names_.fresh(t + "_dequantized") : t;
       std::string q = names_.fresh(t + "_quantized");
-      pair.q = make_node(names_.fresh(t + "_QuantizeLinear"), "QuantizeLinear", {pair.source, scale, zp}, {q});
-      pair.dq = make_node(names_.fresh(t + "_DequantizeLinear"), "DequantizeLinear", {q, scale, zp},
+      pair.q = make_quant_node(names_.fresh(t + "_QuantizeLinear"), "QuantizeLinear", {pair.source, scale, zp}, {q});
+      pair.dq = make_quant_node(names_.fresh(t + "_DequantizeLinear"), "DequantizeLinear", {q, scale, zp},
                           {pair.dequantized});
       if (pair.dequantized != t) consumer_name_[t] = pair.dequantized;
       pairs_by_source_[pair.source].push_back(std::move(pair));
@@ -153,7 +153,7 @@ class QdqWriter {
       info.dequantized = names_.fresh(w_name + "_dequantized");
       std::vector<Attribute> attrs;
       if (axis >= 0) attrs.push_back(Attribute::of_int("axis", axis));
-      top_nodes_.push_back(make_node(names_.fresh(w_name + "_DequantizeLinear"), "DequantizeLinear", {q, s, z},
+      top_nodes_.push_back(make_quant_node(names_.fresh(w_name + "_DequantizeLinear"), "DequantizeLinear", {q, s, z},
                                      {info.dequantized}, attrs));
       ++out_.quantized_weights;
       cached = weights_.emplace(key, std::move(info)).first;
@@ -301,7 +301,7 @@ class QdqWriter {
     std::string dq = names_.fresh(b_name + "_dequantized");
     std::vector<Attribute> attrs;
     if (qb.scale.rank() == 1) attrs.push_back(Attribute::of_int("axis", 0));
-    top_nodes_.push_back(make_node(names_.fresh(b_name + "_DequantizeLinear"), "DequantizeLinear", {q, s, z}, {dq},
+    top_nodes_.push_back(make_quant_node(names_.fresh(b_name + "_DequantizeLinear"), "DequantizeLinear", {q, s, z}, {dq},
                                    attrs));
     rewrites_[n.name][2] = dq;
     ++out_.quantized_biases;

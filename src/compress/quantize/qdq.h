@@ -56,6 +56,10 @@ class NameAllocator {
   std::unordered_set<std::string> used_;
 };
 
+// A node, as the writers add them.
+Node make_quant_node(std::string name, std::string op, std::vector<std::string> inputs,
+                     std::vector<std::string> outputs, std::vector<Attribute> attributes = {});
+
 // The dynamic-mode writer (dynamic_quant.cc); write_quantized calls it for QuantMode::Dynamic.
 QuantizedModel write_dynamic(const Model& m, const QuantPlan& plan, const QuantizeConfig& config);
 
