@@ -5,11 +5,11 @@
 #
 # For PaddleOCR v4 det and rec and ResNet-50 (onnx-light): makes seeded synthetic text images (make_text_images.py;
 # separate calibration and evaluation sets), quantizes each model with `hone quantize` (static int8, per-channel,
-# percentile calibration (99.99%) unless --method says otherwise: the best of the four on these models), prints `hone eval`'s fidelity of the int8 model's outputs against
-# fp32 on the evaluation images (SQNR, cosine, max abs error), then times fp32 and int8 side by side with ONNX Runtime
-# (compare_ort.sh: alternating fresh processes, medians of REPS repetitions, batch 1). The table's rows give, per file,
-# Hone and ORT p50; int8 Hone / fp32 Hone is the speed-up the issue asks for (>= 2x), and int8 Hone / int8 ORT compares
-# the engines on the same QDQ file.
+# percentile calibration (99.99%) unless --method says otherwise: the best of the four on these models), prints `hone
+# eval`'s fidelity of the int8 model's outputs against fp32 on the evaluation images (SQNR, cosine, max abs error),
+# then times fp32 and int8 side by side with ONNX Runtime (compare_ort.sh: alternating fresh processes, medians of
+# REPS repetitions, batch 1). The table's rows give, per file, Hone and ORT p50; int8 Hone / fp32 Hone is the speed-up
+# the issue asks for (>= 2x), and int8 Hone / int8 ORT compares the engines on the same QDQ file.
 #
 # ResNet-50 from onnx-light has constant-filled weights (the corpus keeps files small), so its accuracy means nothing;
 # it is here for speed only. Its calibration images are the det scenes, resized to 224 and center-cropped.
