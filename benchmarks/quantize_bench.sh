@@ -47,9 +47,9 @@ rec_cal=$(images rec 1 "$ncal") rec_eval=$(images rec 2 "$neval")
 
 # name|fp32 file|input shape|calibration folder|evaluation folder|data options
 imagenet="--mean 0.485,0.456,0.406 --std 0.229,0.224,0.225"
-catalog="det|$ocr/ch_PP-OCRv4_det_infer.onnx|1x3x640x640|$det_cal|$det_eval|--color bgr $imagenet
-rec|$ocr/ch_PP-OCRv4_rec_infer.onnx|1x3x48x320|$rec_cal|$rec_eval|--color bgr --resize 48x320 --mean 0.5,0.5,0.5 --std 0.5,0.5,0.5
-resnet50|../shared/conformance/onnx-light/light_resnet50.onnx|1x3x224x224|$det_cal|$det_eval|--resize 224 --crop 224x224 $imagenet"
+catalog="det|$ocr/ch_PP-OCRv4_det_infer.onnx|1x3x640x640|$det_cal|$det_eval|--color bgr --batch 1 $imagenet
+rec|$ocr/ch_PP-OCRv4_rec_infer.onnx|1x3x48x320|$rec_cal|$rec_eval|--color bgr --batch 8 --mean 0.5,0.5,0.5 --std 0.5,0.5,0.5
+resnet50|../shared/conformance/onnx-light/light_resnet50.onnx|1x3x224x224|$det_cal|$det_eval|--resize 224 --crop 224x224 --batch 1 $imagenet"
 
 compare=()
 IFS=, read -r -a list <<<"$models"
