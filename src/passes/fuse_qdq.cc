@@ -6,27 +6,18 @@
 
 #include "ops/hone/quantized.h"
 #include "ops/op_helpers.h"
+#include "passes/qdq_patterns.h"
 #include "passes/weight_folding.h"
 
 namespace hone {
 namespace {
 
-bool is_8bit(DType t) { return t == DType::UInt8 || t == DType::Int8; }
+using qdq::QAct;
+using qdq::QOut;
+using qdq::Tail;
+using qdq::TailOps;
 
-// A quantized activation: the float value DequantizeLinear(q, scale, zero point) reads from.
-struct QAct {
-  std::string q;
-  QuantParams p;
-  DType type = DType::UInt8;
-};
-
-// A QuantizeLinear that is the one reader of a float value.
-struct QOut {
-  std::string y;
-  QuantParams p;
-  DType type = DType::UInt8;
-  size_t node = 0;
-};
+bool is_op(const Node* n, const char* op) { return qdq::QdqPatterns::is_op(n, op); }
 
 // A constant int8 weight behind a DequantizeLinear: its initializer and scale (scalar or one per channel).
 struct QWeight {
@@ -35,36 +26,9 @@ struct QWeight {
   const Tensor* scale = nullptr;
 };
 
-struct Activation {
-  std::string op;
-  std::vector<float> params;
-  std::vector<size_t> nodes;
-  std::string out;
-};
-
-struct Residual {
-  std::string z;
-  DType type = DType::Float32;
-  QuantParams p;
-  size_t node = 0;
-  std::string out;
-};
-
-// What follows an int8 op's float result and fuses into it: post-ops, a residual, a final QuantizeLinear.
-struct Tail {
-  std::vector<std::string> ops;
-  std::vector<float> params;
-  std::optional<Residual> residual;
-  std::vector<size_t> absorbed;
-  std::string out;
-  std::optional<QOut> q;
-};
-
-enum class TailOps { All, ClampsOnly };
-
 class QdqFuser {
  public:
-  QdqFuser(Graph& g, PassContext& ctx) : g_(g), ctx_(ctx) { refresh(); }
+  QdqFuser(Graph& g, PassContext& ctx) : g_(g), ctx_(ctx), m_(g, ctx) {}
 
   QdqFusionStats run() {
     // Convolutions and matrix products first, so that they claim the residual Adds they feed; then what is left.
@@ -105,84 +69,9 @@ class QdqFuser {
         ++i;
         continue;
       }
-      erase_nodes(g_, dead_);
-      refresh();
+      erase_nodes(g_, m_.dead());
+      m_.refresh();
     }
-  }
-
-  void refresh() {
-    uses_ = std::make_unique<GraphUses>(g_);
-    dead_.assign(g_.nodes.size(), false);
-  }
-
-  const Node* live(int i) const {
-    return i >= 0 && !dead_[static_cast<size_t>(i)] ? &g_.nodes[static_cast<size_t>(i)] : nullptr;
-  }
-  const Node* producer(const std::string& v) const { return live(uses_->producer(v)); }
-  int sole_consumer(const std::string& v) const { return uses_->sole_consumer(v); }
-
-  const Tensor* scalar_f32(const std::string& name) const {
-    const Tensor* t = name.empty() ? nullptr : ctx_.constant(name);
-    return t && t->dtype() == DType::Float32 && t->numel() == 1 && t->rank() <= 1 ? t : nullptr;
-  }
-
-  // The per-tensor scale and zero point of a QuantizeLinear / DequantizeLinear, and the quantized type.
-  std::optional<std::pair<QuantParams, DType>> per_tensor(const Node& n, DType data_type) const {
-    if (n.inputs.size() < 2 || n.attr_int("block_size", 0) != 0 || n.attr_int("precision", 0) != 0) return std::nullopt;
-    const Tensor* s = scalar_f32(n.inputs[1]);
-    if (!s || !(s->data<float>()[0] > 0.f) || !std::isfinite(s->data<float>()[0])) return std::nullopt;
-    QuantParams p{s->data<float>()[0], 0};
-    DType t = data_type == DType::Undefined ? DType::UInt8 : data_type;
-    if (n.has_input(2)) {
-      const Tensor* z = ctx_.constant(n.inputs[2]);
-      if (!z || z->numel() != 1 || z->rank() > 1 || !is_8bit(z->dtype())) return std::nullopt;
-      t = z->dtype();
-      p.zero_point = static_cast<int32_t>(z->get_int(0));
-    }
-    if (!is_8bit(t) || (data_type != DType::Undefined && data_type != t)) return std::nullopt;
-    int64_t out_code = n.attr_int("output_dtype", 0);
-    if (n.op_type == "QuantizeLinear" && out_code != 0 && out_code != static_cast<int64_t>(t)) return std::nullopt;
-    if (n.op_type == "DequantizeLinear" && out_code != 0 && out_code != static_cast<int64_t>(DType::Float32))
-      return std::nullopt;
-    return std::make_pair(p, t);
-  }
-
-  static bool is_op(const Node* n, const char* op) { return n && n->domain.empty() && n->op_type == op; }
-
-  // `v` = DequantizeLinear(q, scalar scale, scalar zero point) of a computed (not constant) 8-bit tensor q.
-  std::optional<QAct> dq_activation(const std::string& v) const {
-    const Node* d = producer(v);
-    if (!is_op(d, "DequantizeLinear") || d->inputs.empty() || d->outputs.size() != 1) return std::nullopt;
-    const TypeInfo* xt = ctx_.type(d->inputs[0]);
-    const TypeInfo* vt = ctx_.type(v);
-    if (!xt || !xt->is_tensor() || !is_8bit(xt->elem) || ctx_.constant(d->inputs[0]) || !vt ||
-        vt->elem != DType::Float32)
-      return std::nullopt;
-    auto pt = per_tensor(*d, xt->elem);
-    if (!pt) return std::nullopt;
-    return QAct{d->inputs[0], pt->first, pt->second};
-  }
-
-  // The one reader of float value `v` is a per-tensor QuantizeLinear.
-  std::optional<QOut> quantize_consumer(const std::string& v) const {
-    int ci = sole_consumer(v);
-    const Node* q = live(ci);
-    if (!is_op(q, "QuantizeLinear") || q->inputs[0] != v || q->outputs.size() != 1) return std::nullopt;
-    const TypeInfo* vt = ctx_.type(v);
-    if (!vt || vt->elem != DType::Float32) return std::nullopt;
-    auto pt = per_tensor(*q, DType::Undefined);
-    if (!pt) return std::nullopt;
-    return QOut{q->outputs[0], pt->first, pt->second, static_cast<size_t>(ci)};
-  }
-
-  // Q -> DQ with the same parameters and nothing else reading the quantized tensor: the DQ node's index.
-  std::optional<size_t> requantized_hop(const QOut& q) const {
-    int di = sole_consumer(q.y);
-    const Node* d = live(di);
-    if (!is_op(d, "DequantizeLinear") || d->inputs[0] != q.y || d->outputs.size() != 1) return std::nullopt;
-    auto pt = per_tensor(*d, q.type);
-    if (!pt || pt->first.scale != q.p.scale || pt->first.zero_point != q.p.zero_point) return std::nullopt;
-    return static_cast<size_t>(di);
   }
 
   // An initializer holding `t` (the value's own name when it is one).
@@ -193,7 +82,7 @@ class QdqFuser {
 
   // `v` = DequantizeLinear(W_q, scale, 0) of a constant int8 tensor, per tensor or per `axis` (of W_q's rank).
   std::optional<QWeight> dq_weight(const std::string& v, int64_t axis) {
-    const Node* d = producer(v);
+    const Node* d = m_.producer(v);
     if (!is_op(d, "DequantizeLinear") || d->inputs.size() < 2 || d->outputs.size() != 1) return std::nullopt;
     if (d->attr_int("block_size", 0) != 0) return std::nullopt;
     const Tensor* q = ctx_.constant(d->inputs[0]);
@@ -219,244 +108,6 @@ class QdqFuser {
     w.q = &g_.initializers.at(w.q_name);
     w.scale = &g_.initializers.at(w.scale_name);
     return w;
-  }
-
-  // x * Clip(x + 3, 0, 6) / 6 (or * (1/6)) with x = `cur` (how PaddleOCR's exporter writes HardSwish).
-  bool decomposed_hardswish(const std::string& cur, Activation* act) const {
-    const std::vector<int>& cs = uses_->consumers(cur);
-    if (cs.size() != 2 || uses_->uses(cur) != 2 || uses_->is_graph_output(cur)) return false;
-    const Node *add = nullptr, *mul = nullptr;
-    int ai = -1, mi = -1;
-    for (int c : cs) {
-      const Node* n = live(c);
-      if (!n || !n->domain.empty()) return false;
-      if (n->op_type == "Add") add = n, ai = c;
-      else if (n->op_type == "Mul") mul = n, mi = c;
-    }
-    if (!add || !mul || add->inputs.size() != 2 || mul->inputs.size() != 2) return false;
-    const std::string& three = add->inputs[0] == cur ? add->inputs[1] : add->inputs[0];
-    const Tensor* t3 = scalar_f32(three);
-    if (!t3 || t3->data<float>()[0] != 3.f) return false;
-    int clip_i = sole_consumer(add->outputs[0]);
-    const Node* clip = live(clip_i);
-    Activation c;
-    if (!is_op(clip, "Clip") || !single_activation(*clip, &c) || c.params[0] != 0.f || c.params[1] != 6.f) return false;
-    if (sole_consumer(clip->outputs[0]) != mi || (mul->inputs[0] != cur && mul->inputs[1] != cur)) return false;
-    int di = sole_consumer(mul->outputs[0]);
-    const Node* div = live(di);
-    if (!div || !div->domain.empty() || div->inputs.size() != 2 || div->inputs[0] != mul->outputs[0]) return false;
-    const Tensor* k = scalar_f32(div->inputs[1]);
-    if (!k) return false;
-    float kv = k->data<float>()[0];
-    if (!((div->op_type == "Div" && kv == 6.f) || (div->op_type == "Mul" && std::fabs(kv - 1.f / 6.f) < 1e-7f)))
-      return false;
-    act->op = "HardSwish";
-    act->params.clear();
-    act->nodes = {static_cast<size_t>(ai), static_cast<size_t>(clip_i), static_cast<size_t>(mi),
-                  static_cast<size_t>(di)};
-    act->out = div->outputs[0];
-    return true;
-  }
-
-  // x * Sigmoid(x) or x * Sigmoid(beta * x) with x = `cur` (Swish / SiLU as exporters write it).
-  bool decomposed_swish(const std::string& cur, Activation* act) const {
-    const std::vector<int>& cs = uses_->consumers(cur);
-    if (cs.size() != 2 || uses_->uses(cur) != 2 || uses_->is_graph_output(cur)) return false;
-    for (size_t order = 0; order < 2; ++order) {
-      int fi = cs[order], mi = cs[1 - order];
-      const Node* first = live(fi);
-      const Node* mul = live(mi);
-      if (!first || !is_op(mul, "Mul") || mul->inputs.size() != 2 || first->outputs.size() != 1) continue;
-      std::vector<size_t> nodes;
-      float beta = 1.f;
-      const Node* sig = first;
-      int si = fi;
-      if (is_op(first, "Mul") && first->inputs.size() == 2) {  // beta * x first
-        const Tensor* k = scalar_f32(first->inputs[0] == cur ? first->inputs[1] : first->inputs[0]);
-        if (!k) continue;
-        beta = k->data<float>()[0];
-        nodes.push_back(static_cast<size_t>(fi));
-        si = sole_consumer(first->outputs[0]);
-        sig = live(si);
-      }
-      if (!is_op(sig, "Sigmoid") || sig->outputs.size() != 1 || sole_consumer(sig->outputs[0]) != mi) continue;
-      const std::string& s = sig->outputs[0];
-      if (!((mul->inputs[0] == cur && mul->inputs[1] == s) || (mul->inputs[1] == cur && mul->inputs[0] == s))) continue;
-      nodes.push_back(static_cast<size_t>(si));
-      nodes.push_back(static_cast<size_t>(mi));
-      act->op = "Swish";
-      act->params = {beta};
-      act->nodes = nodes;
-      act->out = mul->outputs[0];
-      return true;
-    }
-    return false;
-  }
-
-  // One activation node as a post-op (the vocabulary of hone.FusedConv).
-  bool single_activation(const Node& n, Activation* act) const {
-    const std::string& op = n.op_type;
-    act->op = op;
-    act->params.clear();
-    if (op == "Relu" || op == "Sigmoid" || op == "Tanh" || op == "HardSwish") {
-    } else if (op == "LeakyRelu") {
-      act->params = {n.attr_float("alpha", 0.01f)};
-    } else if (op == "HardSigmoid") {
-      act->params = {n.attr_float("alpha", 0.2f), n.attr_float("beta", 0.5f)};
-    } else if (op == "Clip") {
-      float lo = -std::numeric_limits<float>::infinity(), hi = std::numeric_limits<float>::infinity();
-      if (ctx_.opset("") < 11) {
-        lo = n.attr_float("min", lo);
-        hi = n.attr_float("max", hi);
-      } else {
-        for (size_t i = 1; i < 3 && i < n.inputs.size(); ++i) {
-          if (n.inputs[i].empty()) continue;
-          const Tensor* t = scalar_f32(n.inputs[i]);
-          if (!t) return false;
-          (i == 1 ? lo : hi) = t->data<float>()[0];
-        }
-      }
-      act->params = {lo, hi};
-    } else {
-      return false;
-    }
-    return true;
-  }
-
-  // Mul / Div / Add / Sub of `cur` and a float32 scalar constant: a Linear post-op {alpha, beta}.
-  bool scalar_affine(const Node& n, const std::string& cur, Activation* act) const {
-    const std::string& op = n.op_type;
-    if ((op != "Mul" && op != "Div" && op != "Add" && op != "Sub") || n.inputs.size() != 2) return false;
-    bool cur_first = n.inputs[0] == cur;
-    const Tensor* c = scalar_f32(cur_first ? n.inputs[1] : n.inputs[0]);
-    if (!c || (!cur_first && n.inputs[1] != cur)) return false;
-    float k = c->data<float>()[0];
-    if (!std::isfinite(k)) return false;
-    if (op == "Mul") act->params = {k, 0.f};
-    else if (op == "Div" && cur_first && k != 0.f) act->params = {1.f / k, 0.f};
-    else if (op == "Add") act->params = {1.f, k};
-    else if (op == "Sub") act->params = cur_first ? std::vector<float>{1.f, -k} : std::vector<float>{-1.f, k};
-    else return false;
-    act->op = "Linear";
-    return true;
-  }
-
-  // The activation reading float value `cur` (alone), if it fuses: an activation op, the decomposed HardSwish, or a
-  // scalar affine step.
-  std::optional<Activation> match_activation(const std::string& cur, TailOps allowed) const {
-    Activation a;
-    if (allowed == TailOps::All && (decomposed_hardswish(cur, &a) || decomposed_swish(cur, &a))) return a;
-    int ni = sole_consumer(cur);
-    const Node* n = live(ni);
-    if (!n || !n->domain.empty() || n->inputs.empty() || n->outputs.size() != 1 || n->outputs[0].empty())
-      return std::nullopt;
-    const TypeInfo* ot = ctx_.type(n->outputs[0]);
-    if (!ot || ot->elem != DType::Float32 || !same_shape(cur, n->outputs[0])) return std::nullopt;
-    if (allowed == TailOps::All && scalar_affine(*n, cur, &a)) {
-      a.nodes = {static_cast<size_t>(ni)};
-      a.out = n->outputs[0];
-      return a;
-    }
-    if (n->inputs[0] != cur || !single_activation(*n, &a)) return std::nullopt;
-    if (allowed == TailOps::ClampsOnly && a.op != "Relu" && a.op != "Clip") return std::nullopt;
-    a.nodes = {static_cast<size_t>(ni)};
-    a.out = n->outputs[0];
-    return a;
-  }
-
-  // Whether two values may have one shape, as far as inference knows shapes before the inputs' are known (the
-  // runtime lowers a model once, for any input shapes, and a convolution of a symbolic size has unknown dims): equal
-  // ranks, and known dims equal. Where that guesses wrong (an Add that broadcasts dims unknown here), the int8 ops'
-  // reference kernels broadcast as Add does; only their fast kernels, planned for concrete shapes, decline.
-  bool same_shape(const std::string& a, const std::string& b) const {
-    const TypeInfo* ta = ctx_.type(a);
-    const TypeInfo* tb = ctx_.type(b);
-    if (!ta || !tb || !ta->shape || !tb->shape || ta->shape->size() != tb->shape->size()) return false;
-    for (size_t d = 0; d < ta->shape->size(); ++d) {
-      const Dim &x = (*ta->shape)[d], &y = (*tb->shape)[d];
-      if (x.known() && y.known() && x.value != y.value) return false;
-      if (x.known() != y.known() && (x.value == 1 || y.value == 1)) return false;  // looks like a broadcast
-    }
-    return true;
-  }
-
-  // An Add (or two-input Sum) of `cur` and another tensor of its shape: quantized (read through its DQ) or float.
-  std::optional<Residual> match_residual(const std::string& cur) const {
-    int ni = sole_consumer(cur);
-    const Node* n = live(ni);
-    if (!n || !n->domain.empty() || (n->op_type != "Add" && n->op_type != "Sum") || n->inputs.size() != 2 ||
-        n->outputs.size() != 1)
-      return std::nullopt;
-    const std::string& other = n->inputs[0] == cur ? n->inputs[1] : n->inputs[0];
-    if (other == cur || !same_shape(cur, other) || !same_shape(cur, n->outputs[0]))
-      return std::nullopt;
-    Residual r;
-    r.node = static_cast<size_t>(ni);
-    r.out = n->outputs[0];
-    if (std::optional<QAct> a = dq_activation(other)) {
-      r.z = a->q;
-      r.type = a->type;
-      r.p = a->p;
-    } else {
-      const TypeInfo* t = ctx_.type(other);
-      if (!t || t->elem != DType::Float32 || ctx_.constant(other)) return std::nullopt;
-      r.z = other;
-    }
-    return r;
-  }
-
-  Tail parse_tail(std::string cur, bool allow_residual, TailOps allowed) const {
-    Tail t;
-    for (;;) {
-      // hone.QAdd's kernel clamps once: nothing more after that.
-      bool more = !(allowed == TailOps::ClampsOnly && !t.ops.empty());
-      if (std::optional<QOut> q = quantize_consumer(cur)) {
-        // Through Q -> DQ when an op that fuses follows (its input's rounding to q is skipped).
-        std::optional<size_t> dq = more ? requantized_hop(*q) : std::nullopt;
-        if (dq) {
-          const std::string& f = g_.nodes[*dq].outputs[0];
-          bool next = match_activation(f, allowed).has_value() ||
-                      (allow_residual && !t.residual && match_residual(f).has_value());
-          if (next) {
-            t.absorbed.push_back(q->node);
-            t.absorbed.push_back(*dq);
-            cur = f;
-            continue;
-          }
-        }
-        t.absorbed.push_back(q->node);
-        t.out = q->y;
-        t.q = q;
-        return t;
-      }
-      if (!more) break;
-      if (std::optional<Activation> a = match_activation(cur, allowed)) {
-        if (a->op == "Linear" && !t.ops.empty() && t.ops.back() == "Linear") {  // p2 (p1 v + q1) + q2
-          float& p1 = t.params[t.params.size() - 2];
-          float& q1 = t.params[t.params.size() - 1];
-          q1 = a->params[0] * q1 + a->params[1];
-          p1 = a->params[0] * p1;
-        } else {
-          t.ops.push_back(a->op);
-          t.params.insert(t.params.end(), a->params.begin(), a->params.end());
-        }
-        t.absorbed.insert(t.absorbed.end(), a->nodes.begin(), a->nodes.end());
-        cur = a->out;
-        continue;
-      }
-      if (allow_residual && !t.residual) {
-        if (std::optional<Residual> r = match_residual(cur)) {
-          t.ops.push_back("Add");
-          t.absorbed.push_back(r->node);
-          cur = r->out;
-          t.residual = std::move(r);
-          continue;
-        }
-      }
-      break;
-    }
-    t.out = cur;
-    return t;
   }
 
   // The fused node's output parameters and post-ops, from the tail.
@@ -487,9 +138,9 @@ class QdqFuser {
   void commit(size_t anchor, const std::vector<size_t>& absorbed, Node f) {
     size_t last = anchor;
     for (size_t a : absorbed) last = std::max(last, a);
-    dead_[anchor] = true;
-    for (size_t a : absorbed) dead_[a] = true;
-    dead_[last] = false;
+    m_.mark_dead(anchor);
+    for (size_t a : absorbed) m_.mark_dead(a);
+    m_.mark_live(last);
     while (f.inputs.size() > 1 && f.inputs.back().empty()) f.inputs.pop_back();
     g_.nodes[last] = std::move(f);
   }
@@ -497,7 +148,7 @@ class QdqFuser {
   bool fuse_conv(size_t ci) {
     const Node& conv = g_.nodes[ci];
     if (conv.inputs.size() < 2 || conv.outputs.size() != 1) return false;
-    std::optional<QAct> x = dq_activation(conv.inputs[0]);
+    std::optional<QAct> x = m_.dq_activation(conv.inputs[0]);
     if (!x) return false;
     const TypeInfo* xt = ctx_.type(conv.inputs[0]);
     if (!xt->shape || xt->shape->size() < 3) return false;
@@ -512,7 +163,7 @@ class QdqFuser {
       if (!b || b->dtype() != DType::Float32 || b->numel() != m) return false;
       bias = initializer_for(conv_b, *b);
     }
-    Tail t = parse_tail(conv_y, true, TailOps::All);
+    Tail t = m_.parse_tail(conv_y, true, TailOps::All);
     const Node& c = g_.nodes[ci];  // (initializers may have been added: the node list itself is unchanged)
     Node f;
     f.domain = "hone";
@@ -527,25 +178,11 @@ class QdqFuser {
     return true;
   }
 
-  // A constant float32 bias of n values along the last axis: [n], [1, n], [1, 1, n] ... (or a scalar).
-  std::optional<Tensor> last_axis_bias(const std::string& name, int64_t n) const {
-    const Tensor* b = ctx_.constant(name);
-    if (!b || b->dtype() != DType::Float32) return std::nullopt;
-    Tensor out(DType::Float32, {n});
-    if (b->numel() == 1) {
-      for (int64_t j = 0; j < n; ++j) out.data<float>()[j] = b->data<float>()[0];
-      return out;
-    }
-    if (b->rank() < 1 || b->shape().back() != n || b->numel() != n) return std::nullopt;
-    std::copy(b->data<float>(), b->data<float>() + n, out.data<float>());
-    return out;
-  }
-
   bool fuse_matmul(size_t i) {
     const Node& n = g_.nodes[i];
     bool gemm = n.op_type == "Gemm";
     if (n.inputs.size() < 2 || n.outputs.size() != 1 || (!gemm && n.inputs.size() != 2)) return false;
-    std::optional<QAct> x = dq_activation(n.inputs[0]);
+    std::optional<QAct> x = m_.dq_activation(n.inputs[0]);
     if (!x) return false;
     const TypeInfo* xt = ctx_.type(n.inputs[0]);
     if (!xt->shape || xt->shape->size() < 2 || (gemm && xt->shape->size() != 2)) return false;
@@ -561,7 +198,7 @@ class QdqFuser {
     std::optional<Tensor> bias;
     std::vector<size_t> absorbed;
     if (!in_c.empty()) {
-      bias = last_axis_bias(in_c, cols);
+      bias = m_.last_axis_bias(in_c, cols);
       if (!bias) return false;
       for (float& v : bias->span<float>()) v *= beta;
     }
@@ -569,16 +206,17 @@ class QdqFuser {
     if (!gemm) {  // MatMul + Add(constant bias along the last axis), directly or through Q -> DQ
       std::string f = cur;
       std::vector<size_t> hop;
-      if (std::optional<QOut> q = quantize_consumer(cur))
-        if (std::optional<size_t> dq = requantized_hop(*q)) {
+      if (std::optional<QOut> q = m_.quantize_consumer(cur))
+        if (std::optional<size_t> dq = m_.requantized_hop(*q)) {
           f = g_.nodes[*dq].outputs[0];
           hop = {q->node, *dq};
         }
-      int ai = sole_consumer(f);
-      const Node* add = live(ai);
-      if (is_op(add, "Add") && add->inputs.size() == 2 && add->outputs.size() == 1 && same_shape(f, add->outputs[0])) {
+      int ai = m_.sole_consumer(f);
+      const Node* add = m_.live(ai);
+      if (is_op(add, "Add") && add->inputs.size() == 2 && add->outputs.size() == 1 &&
+          m_.same_shape(f, add->outputs[0])) {
         const std::string& other = add->inputs[0] == f ? add->inputs[1] : add->inputs[0];
-        if (std::optional<Tensor> b = last_axis_bias(other, cols)) {
+        if (std::optional<Tensor> b = m_.last_axis_bias(other, cols)) {
           bias = std::move(b);
           absorbed.insert(absorbed.end(), hop.begin(), hop.end());
           absorbed.push_back(static_cast<size_t>(ai));
@@ -586,7 +224,7 @@ class QdqFuser {
         }
       }
     }
-    Tail t = parse_tail(cur, false, TailOps::All);
+    Tail t = m_.parse_tail(cur, false, TailOps::All);
     absorbed.insert(absorbed.end(), t.absorbed.begin(), t.absorbed.end());
     // The kernel takes W as [K, N] with one scale per column: transposed for Gemm's transB, alpha in the scale.
     std::string wq = w->q_name, ws = w->scale_name;
@@ -618,10 +256,10 @@ class QdqFuser {
   bool fuse_add(size_t i) {
     const Node& n = g_.nodes[i];
     if (n.inputs.size() != 2 || n.outputs.size() != 1) return false;
-    std::optional<QAct> a = dq_activation(n.inputs[0]), b = dq_activation(n.inputs[1]);
-    if (!a || !b || !same_shape(n.inputs[0], n.inputs[1]) || !same_shape(n.inputs[0], n.outputs[0]))
+    std::optional<QAct> a = m_.dq_activation(n.inputs[0]), b = m_.dq_activation(n.inputs[1]);
+    if (!a || !b || !m_.same_shape(n.inputs[0], n.inputs[1]) || !m_.same_shape(n.inputs[0], n.outputs[0]))
       return false;
-    Tail t = parse_tail(n.outputs[0], false, TailOps::ClampsOnly);
+    Tail t = m_.parse_tail(n.outputs[0], false, TailOps::ClampsOnly);
     Node f;
     f.domain = "hone";
     f.op_type = "QAdd";
@@ -635,25 +273,19 @@ class QdqFuser {
     return true;
   }
 
-  // A computed float32 value that is no constant (a squeeze-excitation gate an int8 conv left in float).
-  bool float_activation(const std::string& v) const {
-    const TypeInfo* t = ctx_.type(v);
-    return t && t->elem == DType::Float32 && !ctx_.constant(v);
-  }
-
   // Mul(DQ(a), DQ(b) or a float value) [-> Q]: a squeeze-excitation gate times its feature map.
   bool fuse_mul(size_t i) {
     const Node& n = g_.nodes[i];
     if (n.inputs.size() != 2 || n.outputs.size() != 1) return false;
-    std::optional<QAct> a = dq_activation(n.inputs[0]), b = dq_activation(n.inputs[1]);
-    if (!(a && (b || float_activation(n.inputs[1]))) && !(b && float_activation(n.inputs[0]))) return false;
+    std::optional<QAct> a = m_.dq_activation(n.inputs[0]), b = m_.dq_activation(n.inputs[1]);
+    if (!(a && (b || m_.float_activation(n.inputs[1]))) && !(b && m_.float_activation(n.inputs[0]))) return false;
     // One side a gate [N, C, 1, 1] (what the fast kernel takes; other products stay float).
     auto gate = [&](const std::string& v) {
       const TypeInfo* t = ctx_.type(v);
       return t && t->shape && t->shape->size() == 4 && (*t->shape)[2].value == 1 && (*t->shape)[3].value == 1;
     };
     if (!gate(n.inputs[0]) && !gate(n.inputs[1])) return false;
-    std::optional<QOut> q = quantize_consumer(n.outputs[0]);
+    std::optional<QOut> q = m_.quantize_consumer(n.outputs[0]);
     Node f;
     f.domain = "hone";
     f.op_type = "QMul";
@@ -673,9 +305,9 @@ class QdqFuser {
   bool fuse_global_average_pool(size_t i) {
     const Node& n = g_.nodes[i];
     if (n.inputs.size() != 1 || n.outputs.size() != 1) return false;
-    std::optional<QAct> x = dq_activation(n.inputs[0]);
+    std::optional<QAct> x = m_.dq_activation(n.inputs[0]);
     if (!x) return false;
-    std::optional<QOut> q = quantize_consumer(n.outputs[0]);
+    std::optional<QOut> q = m_.quantize_consumer(n.outputs[0]);
     Node f;
     f.domain = "hone";
     f.op_type = "QGlobalAveragePool";
@@ -700,13 +332,13 @@ class QdqFuser {
     size_t data_inputs = n.op_type == "Concat" ? n.inputs.size() : 1;
     std::vector<QAct> x;
     for (size_t k = 0; k < data_inputs; ++k) {
-      std::optional<QAct> a = dq_activation(n.inputs[k]);
+      std::optional<QAct> a = m_.dq_activation(n.inputs[k]);
       if (!a) return false;
       if (!x.empty() && (a->type != x[0].type || a->p.scale != x[0].p.scale || a->p.zero_point != x[0].p.zero_point))
         return false;
       x.push_back(*a);
     }
-    std::optional<QOut> q = quantize_consumer(n.outputs[0]);
+    std::optional<QOut> q = m_.quantize_consumer(n.outputs[0]);
     if (!q || q->type != x[0].type || q->p.scale != x[0].p.scale || q->p.zero_point != x[0].p.zero_point) return false;
     Node f = n;
     for (size_t k = 0; k < data_inputs; ++k) f.inputs[k] = x[k].q;
@@ -719,7 +351,7 @@ class QdqFuser {
   bool fuse_dynamic(size_t i) {
     const Node& mm = g_.nodes[i];
     if (mm.inputs.size() < 3 || mm.outputs.size() != 1) return false;
-    const Node* dql = producer(mm.inputs[0]);
+    const Node* dql = m_.producer(mm.inputs[0]);
     if (!is_op(dql, "DynamicQuantizeLinear") || dql->outputs.size() < 3 || dql->outputs[0] != mm.inputs[0] ||
         dql->outputs[2] != mm.inputs[2] || dql->outputs[1].empty())
       return false;
@@ -734,14 +366,14 @@ class QdqFuser {
       for (int64_t k = 0; k < z->numel(); ++k)
         if (z->data<int8_t>()[k] != 0) return false;
     }
-    int ci = sole_consumer(mm.outputs[0]);
-    const Node* cast = live(ci);
+    int ci = m_.sole_consumer(mm.outputs[0]);
+    const Node* cast = m_.live(ci);
     if (!is_op(cast, "Cast") || cast->attr_int("to", 0) != static_cast<int64_t>(DType::Float32)) return false;
-    int mi = sole_consumer(cast->outputs[0]);
-    const Node* mul = live(mi);
+    int mi = m_.sole_consumer(cast->outputs[0]);
+    const Node* mul = m_.live(mi);
     if (!is_op(mul, "Mul") || mul->inputs.size() != 2) return false;
     const std::string& m_name = mul->inputs[0] == cast->outputs[0] ? mul->inputs[1] : mul->inputs[0];
-    const Node* scale_mul = producer(m_name);
+    const Node* scale_mul = m_.producer(m_name);
     if (!is_op(scale_mul, "Mul") || scale_mul->inputs.size() != 2) return false;
     const std::string& x_scale = dql->outputs[1];
     if (scale_mul->inputs[0] != x_scale && scale_mul->inputs[1] != x_scale) return false;
@@ -753,11 +385,11 @@ class QdqFuser {
     std::vector<size_t> absorbed = {static_cast<size_t>(ci), static_cast<size_t>(mi)};
     std::string cur = mul->outputs[0];
     std::optional<Tensor> bias;
-    int ai = sole_consumer(cur);
-    const Node* add = live(ai);
-    if (is_op(add, "Add") && add->inputs.size() == 2 && same_shape(cur, add->outputs[0])) {
+    int ai = m_.sole_consumer(cur);
+    const Node* add = m_.live(ai);
+    if (is_op(add, "Add") && add->inputs.size() == 2 && m_.same_shape(cur, add->outputs[0])) {
       const std::string& other = add->inputs[0] == cur ? add->inputs[1] : add->inputs[0];
-      if ((bias = last_axis_bias(other, cols))) {
+      if ((bias = m_.last_axis_bias(other, cols))) {
         absorbed.push_back(static_cast<size_t>(ai));
         cur = add->outputs[0];
       }
@@ -781,8 +413,7 @@ class QdqFuser {
 
   Graph& g_;
   PassContext& ctx_;
-  std::unique_ptr<GraphUses> uses_;
-  std::vector<bool> dead_;
+  qdq::QdqPatterns m_;
   QdqFusionStats stats_;
 };
 
