@@ -7,8 +7,10 @@
 //     x * Clip(x + 3, 0, 6) / 6) become eltwise post-ops;
 //   - one Add of a same-shape tensor (the residual) becomes a binary post-op.
 // Every intermediate value it absorbs must have no other reader and not be a graph output.
+#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <tuple>
 
 #include "ops/hone/fused_conv.h"
 #include "passes/pass.h"
@@ -60,6 +62,31 @@ struct Chain {
     }
     ops.push_back(op);
     params.insert(params.end(), p.begin(), p.end());
+  }
+  // oneDNN 2.6's jit convolutions compute wrong results when one eltwise algorithm appears twice among the post-ops
+  // with different parameters (two linears, two clips; e.g. HardSigmoid then a scalar Mul): whether the chain avoids
+  // that (kernels/cpu/dnnl_common.cc maps HardSigmoid to linear + clip).
+  bool one_setting_per_algorithm() const {
+    std::vector<std::tuple<std::string, float, float>> seen;
+    auto use = [&](const char* alg, float a, float b) {
+      for (const auto& [s, x, y] : seen)
+        if (s == alg && (x != a || y != b)) return false;
+      seen.emplace_back(alg, a, b);
+      return true;
+    };
+    size_t k = 0;
+    for (const std::string& op : ops) {
+      const float* p = params.data() + k;
+      k += static_cast<size_t>(std::max(post_op_param_count(op), 0));
+      bool ok = true;
+      if (op == "Linear") ok = use("linear", p[0], p[1]);
+      else if (op == "HardSigmoid") ok = use("linear", p[0], p[1]) && use("clip", 0.f, 1.f);
+      else if (op == "Clip") ok = use("clip", p[0], p[1]);
+      else if (op == "Relu") ok = use("relu", 0.f, 0.f);
+      else if (op == "LeakyRelu") ok = use("relu", p[0], 0.f);
+      if (!ok) return false;
+    }
+    return true;
   }
 };
 
@@ -161,6 +188,7 @@ class ConvFuser {
     std::string cur = conv.outputs[0], z;
     std::vector<size_t> absorbed;
     for (;;) {
+      const Chain before = chain;
       std::vector<size_t> hs_nodes;
       std::string hs_out;
       if (decomposed_hardswish(cur, &hs_nodes, &hs_out)) {
@@ -211,6 +239,10 @@ class ConvFuser {
           break;
         }
       } else if (!activation_post_op(*n, ctx_.opset(n->domain), ctx_, &chain)) {
+        break;
+      }
+      if (!chain.one_setting_per_algorithm()) {  // the node stays: the chain ends before it
+        chain = before;
         break;
       }
       absorbed.push_back(static_cast<size_t>(ni));

@@ -195,6 +195,26 @@ TEST(RuntimeLowering, AffineChainsFoldIntoWeightsOrBecomeLinearPostOps) {
   expect_matches_reference(m2, {2, 8, 7, 7});
 }
 
+TEST(RuntimeLowering, ChainsOneDnnWouldComputeWrongStopShort) {
+  // oneDNN 2.6's jit convolutions go wrong on one eltwise algorithm twice with different parameters: HardSigmoid
+  // (linear + clip) then a scalar affine step (another linear) must not become one post-op chain.
+  Builder b({1, 16, 8, 8});
+  std::string h = b.op("HardSigmoid", {b.conv("x", 16, 16, 1)},
+                       {Attribute::of_float("alpha", 0.2f), Attribute::of_float("beta", 0.5f)});
+  std::string y = b.op("Add", {b.op("Mul", {h, b.scalar(0.5f)}), b.scalar(0.25f)});
+  Model m = b.finish({y});
+  std::shared_ptr<Graph> g = lower_for_runtime(m.graph, opset_of(m));
+  ASSERT_EQ(count_ops(*g, "hone", "FusedConv"), 1);
+  EXPECT_EQ(g->nodes[0].attr_strings("post_ops"), (std::vector<std::string>{"HardSigmoid"}));
+  expect_matches_reference(m, {1, 16, 8, 8});
+  // Two different Clips likewise.
+  Builder c({1, 8, 6, 6});
+  std::string c1 = c.op("Clip", {c.conv("x", 8, 8, 3), c.scalar(-1.f), c.scalar(2.f)});
+  std::string c2 = c.op("Clip", {c.op("Relu", {c1}), c.scalar(0.f), c.scalar(1.5f)});
+  Model m2 = c.finish({c2});
+  expect_matches_reference(m2, {1, 8, 6, 6});
+}
+
 TEST(RuntimeLowering, DoesNotFuseValuesOthersStillRead) {
   Builder b({1, 8, 6, 6});
   std::string c = b.conv("x", 8, 8, 3);
