@@ -40,9 +40,10 @@ bool keeps_values(const Node& n) {
   static const std::set<std::string> ops = {
       "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose", "Identity", "Concat", "Split", "Slice", "Gather",
       "GatherElements", "GatherND", "Expand", "Tile", "Pad", "DepthToSpace", "SpaceToDepth", "MaxPool",
-      "GlobalMaxPool", "ReduceMax", "ReduceMin", "Max", "Min", "Relu", "Neg", "Abs", "Where", "Dropout",
+      "GlobalMaxPool", "ReduceMax", "ReduceMin", "Max", "Min", "Relu", "Neg", "Abs", "Where",
       "ReverseSequence", "Compress", "ScatterElements", "ScatterND", "TopK"};
   if (!onnx_op(n)) return false;
+  if (n.op_type == "Dropout") return !n.has_input(2);  // inference: the identity (training mode scales)
   if (n.op_type == "Resize" || n.op_type == "Upsample") return n.attr_string("mode", "nearest") == "nearest";
   return ops.count(n.op_type) > 0;
 }
