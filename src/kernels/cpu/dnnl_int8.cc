@@ -1,8 +1,12 @@
 #include "kernels/cpu/dnnl_int8.h"
 
 #include <algorithm>
+#include <cctype>
 
 #include "kernels/cpu/dnnl_common.h"
+#include "kernels/cpu/elementwise_microkernels.h"
+#include "kernels/cpu/kernel_helpers.h"
+#include "kernels/cpu/quantize_microkernels.h"
 #include "ops/hone/fused_conv.h"
 
 namespace hone::dnnl_cpu {
@@ -47,10 +51,10 @@ bool conflicts(const Want& w, float a, float b) { return (w.a && *w.a != a) || (
 class EpilogueBuilder {
  public:
   EpilogueBuilder(const Node& node, const QuantizedOutput& out, DType z_type, QuantParams z,
-                  const memory::desc* residual)
+                  const memory::desc* residual, bool without_chain)
       : out_(out), z_type_(z_type), z_(z), residual_(residual) {
-    std::vector<std::string> ops = node.attr_strings("post_ops");
-    std::vector<float> params = node.attr_floats("post_op_params");
+    std::vector<std::string> ops = without_chain ? std::vector<std::string>{} : node.attr_strings("post_ops");
+    std::vector<float> params = without_chain ? std::vector<float>{} : node.attr_floats("post_op_params");
     check_post_ops(node.label(), ops, params, std::find(ops.begin(), ops.end(), "Add") != ops.end());
     size_t k = 0;
     for (const std::string& op : ops) {
@@ -228,9 +232,69 @@ class EpilogueBuilder {
 
 Int8Epilogue make_int8_epilogue(const Node& node, const std::vector<float>& acc_scale,
                                 const std::vector<float>& real_bias, const QuantizedOutput& out, DType z_type,
-                                QuantParams z, const memory::desc* residual) {
-  EpilogueBuilder b(node, out, z_type, z, residual);
+                                QuantParams z, const memory::desc* residual, bool without_chain) {
+  EpilogueBuilder b(node, out, z_type, z, residual, without_chain);
   return b.build(acc_scale, real_bias);
+}
+
+SplitEpilogue::SplitEpilogue(const Node& node, const QuantizedOutput& out, DType z_type, QuantParams z)
+    : out_(out), z_type_(z_type), z_(z) {
+  std::vector<std::string> ops = node.attr_strings("post_ops");
+  std::vector<float> params = node.attr_floats("post_op_params");
+  check_post_ops(node.label(), ops, params, z_type != DType::Undefined);
+  size_t k = 0;
+  for (const std::string& op : ops) {
+    size_t count = static_cast<size_t>(post_op_param_count(op));
+    steps_.push_back({op, std::vector<float>(params.begin() + static_cast<int64_t>(k),
+                                             params.begin() + static_cast<int64_t>(k + count))});
+    k += count;
+    suffix_ += "+" + op;
+  }
+  std::transform(suffix_.begin(), suffix_.end(), suffix_.begin(), [](char c) { return std::tolower(c); });
+}
+
+void SplitEpilogue::run(float* v, const void* z, void* y, int64_t n, int threads) const {
+  const cpu::ElementwiseMicrokernels& ew = cpu::elementwise_for(active_isa());
+  const cpu::QuantizeMicrokernels& q8 = cpu::quantize_for(active_isa());
+  constexpr int64_t kChunk = 4096;  // stays in L1 through the whole chain
+  bool z_int = z_type_ == DType::UInt8 || z_type_ == DType::Int8;
+  cpu::Q8 zt = z_type_ == DType::Int8 ? cpu::Q8::S8 : cpu::Q8::U8;
+  cpu::parallel_chunks((n + kChunk - 1) / kChunk, 1, n < 4 * kChunk ? 1 : threads, [&](int64_t cb, int64_t ce) {
+    float tmp[kChunk];
+    for (int64_t c = cb; c < ce; ++c) {
+      int64_t b = c * kChunk, len = std::min(kChunk, n - b);
+      float* x = v + b;
+      for (const auto& [op, p] : steps_) {
+        auto unary = [&](cpu::UnaryOp u, cpu::UnaryParams up = {}) { ew.unary[static_cast<int>(u)](x, x, len, up); };
+        if (op == "Relu") unary(cpu::UnaryOp::Relu);
+        else if (op == "LeakyRelu") unary(cpu::UnaryOp::LeakyRelu, {p[0], 0.f});
+        else if (op == "Clip") unary(cpu::UnaryOp::Clip, {p[0], p[1]});
+        else if (op == "HardSigmoid") unary(cpu::UnaryOp::HardSigmoid, {p[0], p[1]});
+        else if (op == "HardSwish") unary(cpu::UnaryOp::HardSwish);
+        else if (op == "Sigmoid") unary(cpu::UnaryOp::Sigmoid);
+        else if (op == "Tanh") unary(cpu::UnaryOp::Tanh);
+        else if (op == "Linear") {
+          for (int64_t i = 0; i < len; ++i) x[i] = p[0] * x[i] + p[1];
+        } else if (op == "Swish") {  // x * Sigmoid(beta x)
+          for (int64_t i = 0; i < len; ++i) tmp[i] = p[0] * x[i];
+          ew.unary[static_cast<int>(cpu::UnaryOp::Sigmoid)](tmp, tmp, len, {});
+          for (int64_t i = 0; i < len; ++i) x[i] *= tmp[i];
+        } else if (op == "Add") {
+          const float* zr = static_cast<const float*>(z) + b;
+          if (z_int) {
+            q8.dequantize(static_cast<const uint8_t*>(z) + b, tmp, len, z_.scale, static_cast<float>(z_.zero_point), zt);
+            zr = tmp;
+          }
+          for (int64_t i = 0; i < len; ++i) x[i] += zr[i];
+        }
+      }
+      if (out_.quantized())
+        q8.quantize(x, static_cast<uint8_t*>(y) + b, len, out_.params.scale, static_cast<float>(out_.params.zero_point),
+                    out_.type == DType::Int8 ? cpu::Q8::S8 : cpu::Q8::U8);
+      else if (static_cast<float*>(y) + b != x)
+        std::copy(x, x + len, static_cast<float*>(y) + b);
+    }
+  }, 1);
 }
 
 dnnl::primitive_attr int8_attr(const Int8Epilogue& e, int channel_mask, int32_t src_zero_point) {

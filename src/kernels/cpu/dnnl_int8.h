@@ -48,10 +48,31 @@ struct Int8Epilogue {
 
 // `acc_scale[c]` = x_scale * W_scale[c] (size = channels); `real_bias` the op's B (empty or size channels);
 // Z's element type, parameters and oneDNN layout (`residual`) when the chain has an Add (a binary post-op). Throws
-// hone::Error on a malformed chain.
+// hone::Error on a malformed chain and on one no single primitive computes right (see SplitEpilogue). With
+// `without_chain` the node's post-ops are left out (the primitive computes v alone).
 Int8Epilogue make_int8_epilogue(const Node& node, const std::vector<float>& acc_scale,
                                 const std::vector<float>& real_bias, const QuantizedOutput& out, DType z_type,
-                                QuantParams z, const dnnl::memory::desc* residual);
+                                QuantParams z, const dnnl::memory::desc* residual, bool without_chain = false);
+
+// For a chain no single oneDNN 2.6 primitive computes right (an activation that needs the real value before the
+// residual of a float32 result, a negative affine step before a quantized one, ...): the primitive writes v in
+// float32 and this finishes it in Hone's own vectorized kernels, chunk by chunk while it is in cache: the chain
+// (the element-wise microkernels; Z dequantized for the Add), then Y (the q8 QuantizeLinear microkernel).
+class SplitEpilogue {
+ public:
+  // Throws hone::Error naming the node on a malformed chain.
+  SplitEpilogue(const Node& node, const QuantizedOutput& out, DType z_type, QuantParams z);
+  // v: n real values, overwritten; z: Z as stored (n elements) or null; y: Y (may be v itself for a float32 Y).
+  void run(float* v, const void* z, void* y, int64_t n, int threads) const;
+  const std::string& suffix() const { return suffix_; }
+
+ private:
+  std::vector<std::pair<std::string, std::vector<float>>> steps_;
+  QuantizedOutput out_;
+  DType z_type_;
+  QuantParams z_;
+  std::string suffix_;
+};
 
 // The attributes: output scales (mask selects the channel dimension when per channel), the source zero point
 // (when not 0), the post-ops, and a user-managed scratchpad.

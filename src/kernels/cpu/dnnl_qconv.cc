@@ -120,30 +120,46 @@ memory::format_tag channels_last_tag(size_t rank) {
 // loops, so then the kernel reorders to and from channels-last; and a sum post-op accumulates into the output as
 // the kernel stores it, so then the output is the user's plain tensor (whatever kernel oneDNN has for that: a rare
 // case, a residual block's output that must stay plain).
-QConvPrimitive qconv_pd(const Node& node, const QConvSetup& s, Layout layout) {
-  bool residual = s.z_type != DType::Undefined;
+// `split`: the chain runs after the primitive (SplitEpilogue), which writes v in float32.
+QConvPrimitive qconv_pd(const Node& node, const QConvSetup& s, Layout layout, bool split) {
+  bool residual = !split && s.z_type != DType::Undefined;
+  const QuantizedOutput out = split ? QuantizedOutput{} : s.out;
   auto act = [&](const Shape& shape, DType t) {
     if (layout == Layout::ChannelsLast) return int8_activation_desc(shape, t, layout);
     return memory::desc(to_dims(shape), int8_data_type(t),
                         residual ? channels_last_tag(shape.size()) : memory::format_tag::any);
   };
   memory::desc res = residual ? act(s.y, s.z_type) : memory::desc();
-  Int8Epilogue e = make_int8_epilogue(node, s.acc_scale, s.real_bias, s.out, s.z_type, s.zp, residual ? &res : nullptr);
+  Int8Epilogue e = make_int8_epilogue(node, s.acc_scale, s.real_bias, out, residual ? s.z_type : DType::Undefined,
+                                      s.zp, residual ? &res : nullptr, split);
   memory::desc wany(weights_user_desc(s).dims(), memory::data_type::s8, memory::format_tag::any);
   memory::desc bd = e.bias.empty() ? memory::desc()
                                    : memory::desc({s.w[0]}, memory::data_type::f32, memory::format_tag::a);
-  memory::desc dst = e.residual_is_sum ? int8_activation_desc(s.y, s.out.type, layout) : act(s.y, s.out.type);
+  memory::desc dst = e.residual_is_sum ? int8_activation_desc(s.y, out.type, layout) : act(s.y, out.type);
   dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
                                     act(s.x, s.x_type), wany, bd, dst, s.strides, s.dilations, s.pad_l, s.pad_r);
   dnnl::primitive_attr attr = int8_attr(e, 1 << 1, s.xp.zero_point);
   return {dnnl::convolution_forward::primitive_desc(d, attr, cpu_engine()), std::move(e)};
 }
 
+// The fused primitive, or where its chain is more than oneDNN 2.6 computes right, the split one.
+QConvPrimitive qconv_pd_any(const Node& node, const QConvSetup& s, Layout layout, bool* split) {
+  try {
+    *split = false;
+    return qconv_pd(node, s, layout, false);
+  } catch (const Error&) {
+    SplitEpilogue check(node, s.out, s.z_type, s.zp);  // a malformed chain throws here too
+    *split = true;
+    return qconv_pd(node, s, layout, true);
+  }
+}
+
 bool qconv_supported(const KernelQuery& q) {
   std::optional<QConvSetup> s = qconv_setup(q);
   if (!s) return false;
   try {
-    qconv_pd(q.node, *s, q.layout);
+    bool split;
+    qconv_pd_any(q.node, *s, q.layout, &split);
     return true;
   } catch (const dnnl::error&) {
     return false;
@@ -168,7 +184,8 @@ class DnnlQConvKernel final : public Kernel, public DnnlImplementation {
     bool depthwise = s->group > 1 && s->group == s->x[1] && s->w[0] == s->group;
     threads_ = threads_for_work(2.0 * macs * (depthwise ? 5.0 : 0.5), q.threads);
     ScopedOmpThreads team(threads_);
-    QConvPrimitive p = qconv_pd(q.node, *s, q.layout);
+    bool split = false;
+    QConvPrimitive p = qconv_pd_any(q.node, *s, q.layout, &split);
     prim_.init(p.pd, dnnl::convolution_forward(p.pd));
     prim_.set_constant(DNNL_ARG_WEIGHTS,
                        pack_int8_weights(s->weights->data<int8_t>(), weights_user_desc(*s), p.pd.weights_desc()));
@@ -179,8 +196,14 @@ class DnnlQConvKernel final : public Kernel, public DnnlImplementation {
       prim_.set_constant(DNNL_ARG_BIAS, bias);
     }
     src_ = prim_.add_input(DNNL_ARG_SRC, int8_activation_desc(s->x, s->x_type, q.layout), p.pd.src_desc());
-    dst_ = prim_.add_output(DNNL_ARG_DST, int8_activation_desc(s->y, s->out.type, q.layout), p.pd.dst_desc());
-    if (p.epilogue.residual_is_sum) {
+    DType written = split ? DType::Float32 : s->out.type;
+    dst_ = prim_.add_output(DNNL_ARG_DST, int8_activation_desc(s->y, written, q.layout), p.pd.dst_desc());
+    std::string suffix = p.epilogue.suffix;
+    if (split) {
+      split_ = std::make_unique<SplitEpilogue>(q.node, s->out, s->z_type, s->zp);
+      if (s->out.quantized()) v_.resize(static_cast<size_t>(shape_numel(s->y)));  // owned: runs allocate nothing
+      suffix = split_->suffix() + " (split)";
+    } else if (p.epilogue.residual_is_sum) {
       sum_ = true;
     } else if (p.epilogue.residual_index >= 0) {
       memory::desc zd = int8_activation_desc(s->y, s->z_type, q.layout);
@@ -188,8 +211,8 @@ class DnnlQConvKernel final : public Kernel, public DnnlImplementation {
                                            DNNL_ARG_ATTR_MULTIPLE_POST_OP(p.epilogue.residual_index) | DNNL_ARG_SRC_1);
       res_ = prim_.add_input(DNNL_ARG_ATTR_MULTIPLE_POST_OP(p.epilogue.residual_index) | DNNL_ARG_SRC_1, zd, prim_zd);
     }
-    name_ = fmt::format("dnnl-qconv-{}{}{} [{}]", int8_type_name(s->x_type), int8_type_name(s->out.type),
-                        p.epilogue.suffix, prim_.impl());
+    name_ = fmt::format("dnnl-qconv-{}{}{} [{}]", int8_type_name(s->x_type), int8_type_name(s->out.type), suffix,
+                        prim_.impl());
   }
 
   void run(OpContext& ctx) override {
@@ -198,17 +221,22 @@ class DnnlQConvKernel final : public Kernel, public DnnlImplementation {
       fail("{}: input is {}[{}] but the kernel was planned for {}[{}]", ctx.node().label(), dtype_name(x.dtype()),
            shape_str(x.shape()), dtype_name(x_type_), shape_str(x_));
     Tensor& y = ctx.output_uninitialized(0, y_type_, y_);
+    float* v = split_ && !v_.empty() ? v_.data() : nullptr;  // the split chain's float32 v, unless Y is float32
     prim_.bind(src_, x.raw());
-    prim_.bind(dst_, y.raw());
-    if (res_ >= 0 || sum_) {
-      const Tensor& z = ctx.input(4);
-      if (z.dtype() != z_type_ || z.shape() != y_)
+    prim_.bind(dst_, v ? static_cast<void*>(v) : y.raw());
+    const Tensor* z = nullptr;
+    if (z_type_ != DType::Undefined) {
+      z = &ctx.input(4);
+      if (z->dtype() != z_type_ || z->shape() != y_)
         fail("{}: residual input is {}[{}] but the kernel was planned for {}[{}]", ctx.node().label(),
-             dtype_name(z.dtype()), shape_str(z.shape()), dtype_name(z_type_), shape_str(y_));
-      if (sum_) std::memcpy(y.raw(), z.raw(), z.nbytes());  // the sum post-op adds what the output holds
-      else prim_.bind(res_, z.raw());
+             dtype_name(z->dtype()), shape_str(z->shape()), dtype_name(z_type_), shape_str(y_));
+      if (sum_) std::memcpy(y.raw(), z->raw(), z->nbytes());  // the sum post-op adds what the output holds
+      else if (res_ >= 0) prim_.bind(res_, z->raw());
     }
-    prim_.execute(threads_ > 0 ? threads_ : ctx.threads());
+    int threads = threads_ > 0 ? threads_ : ctx.threads();
+    prim_.execute(threads);
+    if (split_)
+      split_->run(v ? v : y.data<float>(), z ? z->raw() : nullptr, y.raw(), y.numel(), threads);
   }
   std::string name() const override { return name_; }
   int reorders() const override { return prim_.reorders(); }
@@ -222,6 +250,8 @@ class DnnlQConvKernel final : public Kernel, public DnnlImplementation {
   PreparedPrimitive prim_;
   int src_ = -1, dst_ = -1, res_ = -1;
   bool sum_ = false;
+  std::unique_ptr<SplitEpilogue> split_;
+  std::vector<float> v_;
 };
 
 HONE_REGISTER_KERNEL({.domain = "hone",

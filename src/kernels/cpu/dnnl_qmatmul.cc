@@ -74,17 +74,31 @@ struct QMatMulPrimitive {
   Int8Epilogue epilogue;
 };
 
-QMatMulPrimitive qmatmul_pd(const Node& node, const QMatMulSetup& s) {
+// `split`: the chain runs after the primitive (SplitEpilogue), which writes v in float32.
+QMatMulPrimitive qmatmul_pd(const Node& node, const QMatMulSetup& s, bool split) {
   std::vector<float> acc_scale(s.w_scale.size());
   for (size_t j = 0; j < acc_scale.size(); ++j) acc_scale[j] = s.xp.scale * s.w_scale[j];
-  Int8Epilogue e = make_int8_epilogue(node, acc_scale, s.real_bias, s.out, DType::Undefined, {}, nullptr);
+  const QuantizedOutput out = split ? QuantizedOutput{} : s.out;
+  Int8Epilogue e = make_int8_epilogue(node, acc_scale, s.real_bias, out, DType::Undefined, {}, nullptr, split);
   memory::desc src({s.rows, s.k}, int8_data_type(s.x_type), memory::format_tag::ab);
   memory::desc wei({s.k, s.n}, memory::data_type::s8, memory::format_tag::any);
   memory::desc bias =
       e.bias.empty() ? memory::desc() : memory::desc({1, s.n}, memory::data_type::f32, memory::format_tag::ab);
-  memory::desc dst({s.rows, s.n}, int8_data_type(s.out.type), memory::format_tag::ab);
+  memory::desc dst({s.rows, s.n}, int8_data_type(out.type), memory::format_tag::ab);
   dnnl::matmul::desc d(src, wei, bias, dst);
   return {dnnl::matmul::primitive_desc(d, int8_attr(e, 1 << 1, s.xp.zero_point), cpu_engine()), std::move(e)};
+}
+
+// The fused primitive, or where its chain is more than oneDNN 2.6 computes right, the split one.
+QMatMulPrimitive qmatmul_pd_any(const Node& node, const QMatMulSetup& s, bool* split) {
+  try {
+    *split = false;
+    return qmatmul_pd(node, s, false);
+  } catch (const Error&) {
+    SplitEpilogue check(node, s.out, DType::Undefined, {});  // a malformed chain throws here too
+    *split = true;
+    return qmatmul_pd(node, s, true);
+  }
 }
 
 // The product without zero points or scales, int32 out (DynamicQMatMul).
@@ -102,7 +116,10 @@ bool supported(const KernelQuery& q, bool dynamic) {
   if (!s) return false;
   try {
     if (dynamic) raw_int32_pd(*s);
-    else qmatmul_pd(q.node, *s);
+    else {
+      bool split;
+      qmatmul_pd_any(q.node, *s, &split);
+    }
     return true;
   } catch (const dnnl::error&) {
     return false;
@@ -131,7 +148,8 @@ class DnnlQMatMulKernel final : public Kernel, public DnnlImplementation {
     y_type_ = s->out.type;
     threads_ = threads_for(*s, q.threads);
     ScopedOmpThreads team(threads_);
-    QMatMulPrimitive p = qmatmul_pd(q.node, *s);
+    bool split = false;
+    QMatMulPrimitive p = qmatmul_pd_any(q.node, *s, &split);
     prim_.init(p.pd, dnnl::matmul(p.pd));
     prim_.set_constant(DNNL_ARG_WEIGHTS,
                        pack_int8_weights(s->weights->data<int8_t>(), weights_user_desc(*s), p.pd.weights_desc()));
@@ -142,8 +160,14 @@ class DnnlQMatMulKernel final : public Kernel, public DnnlImplementation {
     }
     src_ = prim_.add_input(DNNL_ARG_SRC, p.pd.src_desc(), p.pd.src_desc());
     dst_ = prim_.add_output(DNNL_ARG_DST, p.pd.dst_desc(), p.pd.dst_desc());
-    name_ = fmt::format("dnnl-qmatmul-{}{}{} [{}]", int8_type_name(s->x_type), int8_type_name(s->out.type),
-                        p.epilogue.suffix, prim_.impl());
+    std::string suffix = p.epilogue.suffix;
+    if (split) {
+      split_ = std::make_unique<SplitEpilogue>(q.node, s->out, DType::Undefined, QuantParams{});
+      if (s->out.quantized()) v_.resize(static_cast<size_t>(shape_numel(s->y)));  // owned: runs allocate nothing
+      suffix = split_->suffix() + " (split)";
+    }
+    name_ = fmt::format("dnnl-qmatmul-{}{}{} [{}]", int8_type_name(s->x_type), int8_type_name(s->out.type), suffix,
+                        prim_.impl());
   }
 
   void run(OpContext& ctx) override {
@@ -152,9 +176,12 @@ class DnnlQMatMulKernel final : public Kernel, public DnnlImplementation {
       fail("{}: input is {}[{}] but the kernel was planned for {}[{}]", ctx.node().label(), dtype_name(x.dtype()),
            shape_str(x.shape()), dtype_name(x_type_), shape_str(x_));
     Tensor& y = ctx.output_uninitialized(0, y_type_, y_);
+    float* v = split_ && !v_.empty() ? v_.data() : nullptr;  // the split chain's float32 v, unless Y is float32
     prim_.bind(src_, x.raw());
-    prim_.bind(dst_, y.raw());
-    prim_.execute(threads_ > 0 ? threads_ : ctx.threads());
+    prim_.bind(dst_, v ? static_cast<void*>(v) : y.raw());
+    int threads = threads_ > 0 ? threads_ : ctx.threads();
+    prim_.execute(threads);
+    if (split_) split_->run(v ? v : y.data<float>(), nullptr, y.raw(), y.numel(), threads);
   }
   std::string name() const override { return name_; }
   const std::string& implementation() const override { return prim_.impl(); }
@@ -166,6 +193,8 @@ class DnnlQMatMulKernel final : public Kernel, public DnnlImplementation {
   int threads_ = 0;
   PreparedPrimitive prim_;
   int src_ = -1, dst_ = -1;
+  std::unique_ptr<SplitEpilogue> split_;
+  std::vector<float> v_;
 };
 
 class DnnlDynamicQMatMulKernel final : public Kernel, public DnnlImplementation {
