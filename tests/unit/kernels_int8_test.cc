@@ -306,11 +306,14 @@ TEST(Int8Kernels, MaxPoolResizeAndConcatOn8BitTensorsAreExact) {
   for (const Resize& r : resizes)
     for (DType t : {DType::UInt8, DType::Int8})
       for (Layout layout : {Layout::Plain, Layout::ChannelsLast}) {
-        std::string what = fmt::format("Resize [{}] {} {} {}", shape_str(r.x), r.coord, dtype_name(t), layout_name(layout));
+        std::string what =
+            fmt::format("Resize [{}] {} {} {}", shape_str(r.x), r.coord, dtype_name(t), layout_name(layout));
         bool sizes = r.sizes.numel() > 0;
-        Int8Case c{.domain = "", .op = "Resize", .opset = 13,
-                   .inputs = {random_q8(t, r.x, 5), Tensor(DType::Float32, {0}), sizes ? Tensor(DType::Float32, {0}) : r.scales,
-                              sizes ? r.sizes : Tensor()},
+        Int8Case c{.domain = "",
+                   .op = "Resize",
+                   .opset = 13,
+                   .inputs = {random_q8(t, r.x, 5), Tensor(DType::Float32, {0}),
+                              sizes ? Tensor(DType::Float32, {0}) : r.scales, sizes ? r.sizes : Tensor()},
                    .constant = {false, true, true, true},
                    .omitted = {false, true, sizes, !sizes},
                    .attrs = {Attribute::of_string("mode", "nearest"),
@@ -325,12 +328,15 @@ TEST(Int8Kernels, MaxPoolResizeAndConcatOn8BitTensorsAreExact) {
 
   for (Layout layout : {Layout::Plain, Layout::ChannelsLast})
     for (int64_t axis : {1, 2}) {
-      Int8Case c{.domain = "", .op = "Concat", .opset = 13,
-                 .inputs = {random_u8({1, 3, 5, 4}, 1), random_u8(axis == 1 ? Shape{1, 7, 5, 4} : Shape{1, 3, 2, 4}, 2)},
-                 .constant = {false, false},
-                 .attrs = {Attribute::of_int("axis", axis)},
-                 .threads = 1,
-                 .layout = layout};
+      Int8Case c{
+          .domain = "",
+          .op = "Concat",
+          .opset = 13,
+          .inputs = {random_u8({1, 3, 5, 4}, 1), random_u8(axis == 1 ? Shape{1, 7, 5, 4} : Shape{1, 3, 2, 4}, 2)},
+          .constant = {false, false},
+          .attrs = {Attribute::of_int("axis", axis)},
+          .threads = 1,
+          .layout = layout};
       Int8Outcome o = run_int8_case(c, best_isa());
       EXPECT_EQ(o.kernel, layout == Layout::Plain ? "copy_concat" : "copy_concat_nhwc");
       expect_identical(o, fmt::format("Concat axis {} {}", axis, layout_name(layout)));

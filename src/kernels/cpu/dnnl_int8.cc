@@ -282,7 +282,8 @@ void SplitEpilogue::run(float* v, const void* z, void* y, int64_t n, int threads
         } else if (op == "Add") {
           const float* zr = static_cast<const float*>(z) + b;
           if (z_int) {
-            q8.dequantize(static_cast<const uint8_t*>(z) + b, tmp, len, z_.scale, static_cast<float>(z_.zero_point), zt);
+            q8.dequantize(static_cast<const uint8_t*>(z) + b, tmp, len, z_.scale, static_cast<float>(z_.zero_point),
+                          zt);
             zr = tmp;
           }
           for (int64_t i = 0; i < len; ++i) x[i] += zr[i];
