@@ -62,7 +62,7 @@ QuantizedModel write_dynamic(const Model& m, const QuantPlan& plan, const Quanti
     }
     Tensor w = *g.find_initializer(n.inputs[1]);
     if (gemm && n.attr_int("transB", 0) != 0) w = transposed_2d(w);  // MatMulInteger takes [K, N]
-    QuantizedWeight qw = quantize_weight(w, config.per_channel ? 1 : -1);
+    QuantizedWeight qw = quantize_weight(w, config.per_channel ? 1 : -1, nullptr, config.weight_mse_clip);
     // Gemm's alpha scales the product: folded into the weight scale.
     float alpha = gemm ? n.attr_float("alpha", 1) : 1.0f;
     if (alpha != 1)

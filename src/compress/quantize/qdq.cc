@@ -146,7 +146,7 @@ class QdqWriter {
     auto cached = weights_.find(key);
     if (cached == weights_.end()) {
       WeightInfo info;
-      info.q = quantize_weight(w, axis, floor ? &*floor : nullptr);
+      info.q = quantize_weight(w, axis, floor ? &*floor : nullptr, config_.weight_mse_clip);
       std::string q = add_initializer(w_name + "_quantized", info.q.q);
       std::string s = add_initializer(w_name + "_scale", info.q.scale);
       std::string z = add_initializer(w_name + "_zero_point", info.q.zero_point);
@@ -191,7 +191,7 @@ class QdqWriter {
       f = std::max(f, static_cast<float>(need));
     }
     // Only worth a node-specific weight when some channel's own scale is below its floor.
-    QuantizedWeight plain = quantize_weight(w, axis);
+    QuantizedWeight plain = quantize_weight(w, axis, nullptr, config_.weight_mse_clip);
     for (int64_t c = 0; c < channels; ++c) needed = needed || plain.scale.data<float>()[c] < floor[static_cast<size_t>(c)];
     if (!needed) return std::nullopt;
     int64_t raised = 0;

@@ -31,7 +31,7 @@ ActivationParams activation_params(const Range& r, bool symmetric) {
   return p;
 }
 
-QuantizedWeight quantize_weight(const Tensor& w, int64_t axis, const std::vector<float>* min_scale) {
+QuantizedWeight quantize_weight(const Tensor& w, int64_t axis, const std::vector<float>* min_scale, bool mse_clip) {
   HONE_CHECK(w.dtype() == DType::Float32, "weights to quantize must be float32, not {}", dtype_name(w.dtype()));
   HONE_CHECK(axis < w.rank(), "quantization axis {} is out of range for a weight of rank {}", axis, w.rank());
   QuantizedWeight out;
@@ -59,8 +59,31 @@ QuantizedWeight quantize_weight(const Tensor& w, int64_t axis, const std::vector
   if (min_scale)
     HONE_CHECK(min_scale->size() == 1 || static_cast<int64_t>(min_scale->size()) == channels,
                "{} scale floors for {} channels", min_scale->size(), channels);
+  std::vector<float> ratio(static_cast<size_t>(channels), 1.0f);
+  if (mse_clip) {
+    // Squared error of every slice at each candidate ratio, in one sweep over the weights.
+    constexpr int kSteps = 51;  // r = 1.00, 0.99, ..., 0.50
+    std::vector<double> err(static_cast<size_t>(channels * kSteps), 0.0);
+    for (int64_t i = 0; i < n; ++i) {
+      const int64_t c = axis >= 0 ? (i / inner) % channels : 0;
+      const double a = amax[static_cast<size_t>(c)];
+      if (!(a > 0)) continue;
+      for (int s = 0; s < kSteps; ++s) {
+        const double sc = a * (1.0 - 0.01 * s) / 127;
+        const double qv = std::clamp(std::nearbyint(x[i] / sc), -127.0, 127.0);
+        const double e = x[i] - qv * sc;
+        err[static_cast<size_t>(c * kSteps + s)] += e * e;
+      }
+    }
+    for (int64_t c = 0; c < channels; ++c) {
+      int best = 0;
+      for (int s = 1; s < kSteps; ++s)
+        if (err[static_cast<size_t>(c * kSteps + s)] < err[static_cast<size_t>(c * kSteps + best)]) best = s;
+      ratio[static_cast<size_t>(c)] = static_cast<float>(1.0 - 0.01 * best);
+    }
+  }
   for (int64_t c = 0; c < channels; ++c) {
-    scale[c] = usable_scale(static_cast<double>(amax[static_cast<size_t>(c)]) / 127);
+    scale[c] = usable_scale(static_cast<double>(amax[static_cast<size_t>(c)]) * ratio[static_cast<size_t>(c)] / 127);
     if (min_scale) scale[c] = std::max(scale[c], (*min_scale)[min_scale->size() == 1 ? 0 : static_cast<size_t>(c)]);
   }
   for (int64_t i = 0; i < n; ++i) {

@@ -31,7 +31,11 @@ struct QuantizedWeight {
 };
 // `min_scale` (optional: one value, or one per channel along `axis`): a floor under each scale, so that an int32
 // bias with scale x_scale * w_scale holds the bias (weight scales with tiny weights and a large bias would overflow).
-QuantizedWeight quantize_weight(const Tensor& w, int64_t axis, const std::vector<float>* min_scale = nullptr);
+// `mse_clip`: each scale (per tensor or per channel) is max|w| * r / 127 with the clip ratio r in [0.5, 1] (steps of
+// 0.01) that minimizes the squared error of that slice's quantized weights (rounding inside, clipping beyond), instead
+// of r = 1; a few large weights then cost less than the rounding of all the others.
+QuantizedWeight quantize_weight(const Tensor& w, int64_t axis, const std::vector<float>* min_scale = nullptr,
+                                bool mse_clip = false);
 
 // A bias quantized to int32 with scale x_scale * w_scale[k] (w_scale: a scalar or one value per element of b),
 // zero point 0: q = round_half_even(b / scale), clamped to int32 (`clamped` counts the elements that were).

@@ -33,6 +33,7 @@ struct QuantizeConfig {
   QuantMode mode = QuantMode::Static;
   bool per_channel = false;
   bool symmetric = false;  // activations: symmetric int8 (zero point 0); else asymmetric uint8
+  bool weight_mse_clip = false;  // weight scales by the MSE-optimal clip ratio (quantize_weight's mse_clip)
   // Node names or op types (e.g. "Gemm") left float; each must match something (check_exclusions).
   std::vector<std::string> exclude;
 };

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "compress/quantize/accuracy_search.h"
+#include "compress/quantize/bias_tuning.h"
 #include "compress/quantize/float_convert.h"
 #include "compress/quantize/quantize_model.h"
 #include "data/dataset.h"
@@ -33,6 +34,8 @@ struct QuantizeCliOptions {
   std::vector<std::string> exclude;
   double max_accuracy_drop = -1, min_sqnr = NAN;
   bool report = false, json = false, force = false, list_nodes = false, no_bias_correction = false;
+  int bias_passes = 0;  // empirical bias correction: passes over the calibration data (0: off)
+  std::string weight_clip = "max";
   int threads = 0;
   int64_t eval_limit = 0;
   data::DataOptions data;
@@ -181,7 +184,12 @@ int quantize_int8(const QuantizeCliOptions& o) {
   config.mode = parse_mode(o.mode);
   config.per_channel = o.per_channel;
   config.symmetric = o.symmetric || o.dtype == "int8";
+  config.weight_mse_clip = o.weight_clip == "mse";
   config.exclude = o.exclude;
+  if (o.bias_passes > 0 && o.calibration.empty())
+    fail("--bias-passes needs --calibration data (it compares the fp32 and quantized models on it)");
+  if (o.bias_passes > 0 && config.mode == quant::QuantMode::Dynamic)
+    fail("--bias-passes applies to static and weights-only modes");
   const bool is_static = config.mode == quant::QuantMode::Static;
   quant::CalibrationOptions method{.method = quant::parse_method(o.method), .percentile = o.percentile,
                                    .symmetric = config.symmetric};
@@ -271,6 +279,10 @@ int quantize_int8(const QuantizeCliOptions& o) {
 
   quant::QuantPlan plan;
   quant::QuantizedModel q = quant::quantize(m, config, is_static ? &ranges : nullptr, keep_float, &plan, means_used);
+  std::optional<quant::EmpiricalBiasReport> tuned;
+  if (o.bias_passes > 0) {
+    tuned = quant::correct_bias_empirically(m, plan, q, *calib, run, o.bias_passes);
+  }
   save_onnx_file(q.model, o.out, o.force);
   Sizes sizes = file_sizes(o);
   Counts counts = count_plan(m, plan);
@@ -309,6 +321,8 @@ int quantize_int8(const QuantizeCliOptions& o) {
               {"weights", q.quantized_weights},
               {"biases", q.quantized_biases},
               {"bias_corrected", q.bias_corrected},
+              {"bias_tuned", tuned ? json(tuned->layers) : json(nullptr)},
+              {"weight_clip", o.weight_clip},
               {"warnings", q.warnings},
               {"size_before", sizes.before},
               {"size_after", sizes.after},
@@ -361,6 +375,15 @@ int quantize_int8(const QuantizeCliOptions& o) {
     fmt::print("  bias correction: {} layers' biases absorb the mean their weights' rounding adds (E[x] from the "
                "calibration data)\n",
                q.bias_corrected);
+  if (tuned) {
+    std::string shifts;
+    for (double d : tuned->mean_shift) shifts += fmt::format("{}{:.3g}", shifts.empty() ? "" : ", ", d);
+    fmt::print("  empirical bias correction: {} layers' biases moved by E[y_fp32 - y_int8] over the calibration data "
+               "({} passes; mean |shift| per pass before it: {})\n",
+               tuned->layers, tuned->mean_shift.size(), shifts);
+  }
+  if (o.weight_clip == "mse")
+    fmt::print("  weight scales: MSE-optimal clip ratio per {}\n", config.per_channel ? "channel" : "tensor");
   for (const std::string& w : q.warnings) fmt::print("warning: {}\n", w);
   if (search) {
     fmt::print("accuracy target: {} >= {}{}\n", search->metric == "top1" ? "top-1" : "output SQNR",
@@ -462,6 +485,17 @@ Command add_quantize_command(CLI::App& root) {
   app->add_flag("--no-bias-correction", o->no_bias_correction,
                 "Keep the biases as they are (by default, with calibration data, Conv/Gemm biases absorb the mean "
                 "shift their weights' rounding causes)");
+  app->add_option("--bias-passes", o->bias_passes,
+                  "Empirical bias correction: after quantizing, move each Conv/Gemm output channel's mean over the "
+                  "calibration data onto fp32's by its bias; the layers in N groups in graph order, a run of the "
+                  "quantized model per group (N >= the number of layers: exactly sequential; default 0: off)")
+      ->type_name("N")
+      ->check(CLI::Range(0, 10000));
+  app->add_option("--weight-clip", o->weight_clip,
+                  "Weight scales: max (max|w|; default) or mse (the clip ratio minimizing each channel's squared "
+                  "rounding and clipping error)")
+      ->type_name("max|mse")
+      ->check(CLI::IsMember({"max", "mse"}));
   app->add_flag("--report", o->report, "Also the SQNR of every quantized layer and output vs fp32 on the "
                                        "calibration data");
   app->add_flag("--json", o->json, "Print one JSON object (stable keys) instead of text");
