@@ -85,12 +85,71 @@ Model small_cnn(std::mt19937& rng) {
   return m;
 }
 
+// The same network quantized as `hone quantize` writes it (QDQ, per-channel int8 weights, uint8 activations), plus a
+// squeeze-excitation gate: int8 convs (one with the residual), int8 MaxPool, QGlobalAveragePool, QMul, QMatMul, and
+// the input's QuantizeLinear.
+Model small_qdq_cnn(std::mt19937& rng) {
+  Model m;
+  m.ir_version = 8;
+  m.opset_import = {{"", 13}};
+  Graph& g = m.graph;
+  g.name = "qdq_cnn";
+  g.inputs.push_back({"x", TypeInfo::tensor(DType::Float32, SymShape{Dim(1), Dim(8), Dim(16), Dim(16)}), ""});
+  g.outputs.push_back({"y", TypeInfo::tensor(DType::Float32), ""});
+  int next = 0;
+  auto scalar = [&](DType t, double v) {
+    std::string n = "c" + std::to_string(next++);
+    Tensor c(t, {});
+    c.set_double(0, v);
+    g.initializers[n] = c;
+    return n;
+  };
+  auto node = [&](const char* op, std::vector<std::string> in, std::vector<Attribute> a = {}) {
+    std::string y = "v" + std::to_string(next++);
+    g.nodes.push_back({y, op, "", std::move(in), {y}, std::move(a), ""});
+    return y;
+  };
+  auto qdq = [&](const std::string& v, float s, int zp) {
+    std::string q = node("QuantizeLinear", {v, scalar(DType::Float32, s), scalar(DType::UInt8, zp)});
+    return node("DequantizeLinear", {q, scalar(DType::Float32, s), scalar(DType::UInt8, zp)});
+  };
+  auto weight = [&](Shape shape, int64_t axis) {
+    Tensor q(DType::Int8, shape);
+    std::uniform_int_distribution<int> d(-127, 127);
+    for (int64_t i = 0; i < q.numel(); ++i) q.data<int8_t>()[i] = static_cast<int8_t>(d(rng));
+    int64_t c = shape[static_cast<size_t>(axis)];
+    Tensor s(DType::Float32, {c});
+    for (int64_t i = 0; i < c; ++i) s.data<float>()[i] = 0.002f;
+    std::string qn = "w" + std::to_string(next++), sn = "s" + std::to_string(next++), zn = "z" + std::to_string(next++);
+    g.initializers[qn] = q;
+    g.initializers[sn] = s;
+    g.initializers[zn] = Tensor(DType::Int8, {c});
+    return node("DequantizeLinear", {qn, sn, zn}, {Attribute::of_int("axis", axis)});
+  };
+  auto ints = [](const char* n, std::vector<int64_t> v) { return Attribute::of_ints(n, std::move(v)); };
+  std::string x = qdq("x", 2.f / 255, 128);
+  std::string a = qdq(node("Conv", {x, weight({16, 8, 3, 3}, 0)}, {ints("pads", {1, 1, 1, 1})}), 0.02f, 0);
+  std::string c = qdq(node("MaxPool", {a}, {ints("kernel_shape", {2, 2}), ints("strides", {2, 2})}), 0.02f, 0);
+  std::string d = qdq(node("Conv", {c, weight({16, 16, 3, 3}, 0)}, {ints("pads", {1, 1, 1, 1})}), 0.03f, 128);
+  std::string f = qdq(node("Relu", {node("Add", {d, c})}), 0.02f, 0);
+  std::string pooled = qdq(node("GlobalAveragePool", {f}), 0.01f, 0);
+  std::string gate = node("Sigmoid", {node("Conv", {pooled, weight({16, 16, 1, 1}, 0)})});
+  std::string gated = qdq(node("Mul", {f, gate}), 0.02f, 0);
+  std::string h = qdq(node("GlobalAveragePool", {gated}), 0.01f, 0);
+  std::string i = qdq(node("Flatten", {h}), 0.01f, 0);
+  std::string j = node("Gemm", {i, weight({10, 16}, 0)}, {Attribute::of_int("transB", 1)});
+  g.nodes.push_back({"sm", "Softmax", "", {j}, {"y"}, {}, ""});
+  return m;
+}
+
 TEST(RunAllocations, SteadyStateRunsAllocateNothing) {
   t_counted_thread = true;
-  for (int threads : {1, 2}) {
+  for (int threads : {1, 2})
+  for (bool quantized : {false, true}) {
     SCOPED_TRACE(threads);
+    SCOPED_TRACE(quantized ? "QDQ" : "float");
     std::mt19937 rng(3);
-    Session s(small_cnn(rng), {.threads = threads});
+    Session s(quantized ? small_qdq_cnn(rng) : small_cnn(rng), {.threads = threads});
     std::vector<Value> in = {Value::of(random_tensor({1, 8, 16, 16}, rng))};
     std::vector<Value> out;
     s.run_into(in, out);  // plans, allocates the arena and the outputs
