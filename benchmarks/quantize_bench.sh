@@ -64,7 +64,8 @@ for name in "${list[@]}"; do
     --calibration "$cal" "${dopts[@]}" >&2
   echo "==> $name: hone eval int8 against fp32 on $neval other images" >&2
   "$hone" eval "$int8" --reference "$file" --data "$eval" "${dopts[@]}" --json >"$work/$name.eval.json"
-  $PY -c 'import json,sys; d=json.load(open(sys.argv[1])); print("%s: SQNR %.2f dB, cosine %.5f, max abs error %.4g over %d images" % (sys.argv[2], d["sqnr_db"], d["cosine"], d["max_abs_error"], d["samples"]))' \
+  $PY -c 'import json,sys; d=json.load(open(sys.argv[1])); s=d["sqnr_db"]
+print("%s: SQNR %s dB, cosine %.5f, max abs error %.4g over %d images" % (sys.argv[2], "inf (identical)" if s is None else "%.2f" % s, d["cosine"], d["max_abs_error"], d["samples"]))' \
     "$work/$name.eval.json" "$name" | tee -a "$work/fidelity.txt"
   compare+=(--model "${name}_fp32=$file:$shape" --model "${name}_int8=$int8:$shape")
 done
