@@ -133,41 +133,13 @@ class ConvFuser {
 
  private:
   const Node* live(int i) const { return i >= 0 && !dead_[static_cast<size_t>(i)] ? &g_.nodes[static_cast<size_t>(i)] : nullptr; }
-  bool reads(const Node& n, const std::string& v) const {
-    for (const std::string& i : n.inputs)
-      if (i == v) return true;
-    return false;
-  }
 
   // x * Clip(x + 3, 0, 6) / 6 (or * (1/6)) with x = `cur`: returns the nodes and the result, or false.
   bool decomposed_hardswish(const std::string& cur, std::vector<size_t>* nodes, std::string* out) {
-    const std::vector<int>& cs = uses_.consumers(cur);
-    if (cs.size() != 2 || uses_.uses(cur) != 2 || uses_.is_graph_output(cur)) return false;
-    const Node *add = nullptr, *mul = nullptr;
-    int ai = -1, mi = -1;
-    for (int c : cs) {
-      const Node* n = live(c);
-      if (!n || !n->domain.empty()) return false;
-      if (n->op_type == "Add") add = n, ai = c;
-      else if (n->op_type == "Mul") mul = n, mi = c;
-    }
-    if (!add || !mul || add->inputs.size() != 2) return false;
-    const std::string& three = add->inputs[0] == cur ? add->inputs[1] : add->inputs[0];
-    if (const_scalar(ctx_, three) != 3.f) return false;
-    int clip_i = uses_.sole_consumer(add->outputs[0]);
-    const Node* clip = live(clip_i);
-    if (!clip || clip->op_type != "Clip" || !clip->domain.empty()) return false;
-    Chain c;
-    if (!activation_post_op(*clip, ctx_.opset(""), ctx_, &c) || c.params[0] != 0.f || c.params[1] != 6.f) return false;
-    if (uses_.sole_consumer(clip->outputs[0]) != mi || !reads(*mul, cur) || mul->inputs.size() != 2) return false;
-    int di = uses_.sole_consumer(mul->outputs[0]);
-    const Node* div = live(di);
-    if (!div || !div->domain.empty() || div->inputs.size() != 2 || div->inputs[0] != mul->outputs[0]) return false;
-    float k = const_scalar(ctx_, div->inputs[1]);
-    bool ok = (div->op_type == "Div" && k == 6.f) || (div->op_type == "Mul" && std::fabs(k - 1.f / 6.f) < 1e-7f);
-    if (!ok) return false;
-    *nodes = {static_cast<size_t>(ai), static_cast<size_t>(clip_i), static_cast<size_t>(mi), static_cast<size_t>(di)};
-    *out = div->outputs[0];
+    DecomposedHardSwish m;
+    if (!match_decomposed_hardswish(g_, uses_, ctx_, cur, &dead_, &m)) return false;
+    *nodes = std::move(m.nodes);
+    *out = std::move(m.out);
     return true;
   }
 

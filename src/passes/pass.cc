@@ -1,5 +1,6 @@
 #include "passes/pass.h"
 
+#include <cmath>
 #include <memory>
 
 #include "core/error.h"
@@ -205,6 +206,58 @@ bool forward_value(Graph& g, std::string src, std::string dst) {
   rename_reads(g, {{src, dst}});
   producer->outputs[slot] = dst;
   drop_value_info(src);
+  return true;
+}
+
+namespace {
+
+// A float scalar constant's value, or NaN.
+double scalar_constant(const PassContext& ctx, const std::string& name) {
+  const Tensor* t = name.empty() ? nullptr : ctx.constant(name);
+  return t && t->numel() == 1 && (t->dtype() == DType::Float32 || t->dtype() == DType::Float64 ||
+                                  t->dtype() == DType::Float16 || t->dtype() == DType::BFloat16)
+             ? t->get_double(0)
+             : std::nan("");
+}
+
+}  // namespace
+
+bool match_decomposed_hardswish(const Graph& g, const GraphUses& uses, const PassContext& ctx, const std::string& cur,
+                                const std::vector<bool>* dead, DecomposedHardSwish* m) {
+  auto node = [&](int i) -> const Node* {
+    if (i < 0 || (dead && (*dead)[static_cast<size_t>(i)])) return nullptr;
+    const Node* n = &g.nodes[static_cast<size_t>(i)];
+    return n->domain.empty() || n->domain == "ai.onnx" ? n : nullptr;
+  };
+  const std::vector<int>& cs = uses.consumers(cur);
+  if (cs.size() != 2 || uses.uses(cur) != 2 || uses.is_graph_output(cur)) return false;
+  const Node *add = nullptr, *mul = nullptr;
+  int ai = -1, mi = -1;
+  for (int c : cs) {
+    const Node* n = node(c);
+    if (!n || n->inputs.size() != 2 || n->outputs.empty()) return false;
+    if (n->op_type == "Add") add = n, ai = c;
+    else if (n->op_type == "Mul") mul = n, mi = c;
+  }
+  if (!add || !mul || scalar_constant(ctx, add->inputs[0] == cur ? add->inputs[1] : add->inputs[0]) != 3.0) return false;
+  int ci = uses.sole_consumer(add->outputs[0]);
+  const Node* clip = node(ci);
+  if (!clip || clip->op_type != "Clip" || clip->outputs.empty()) return false;
+  // Clip's bounds: attributes before opset 11, constant inputs after.
+  double lo = clip->has_attr("min") ? clip->attr_float("min", 0)
+                                    : scalar_constant(ctx, clip->inputs.size() > 1 ? clip->inputs[1] : "");
+  double hi = clip->has_attr("max") ? clip->attr_float("max", 0)
+                                    : scalar_constant(ctx, clip->inputs.size() > 2 ? clip->inputs[2] : "");
+  if (lo != 0.0 || hi != 6.0) return false;
+  if (uses.sole_consumer(clip->outputs[0]) != mi) return false;
+  int di = uses.sole_consumer(mul->outputs[0]);
+  const Node* div = node(di);
+  if (!div || div->inputs.size() != 2 || div->inputs[0] != mul->outputs[0] || div->outputs.empty()) return false;
+  double k = scalar_constant(ctx, div->inputs[1]);
+  if (!((div->op_type == "Div" && k == 6.0) || (div->op_type == "Mul" && std::fabs(k - 1.0 / 6.0) < 1e-7))) return false;
+  m->nodes = {static_cast<size_t>(ai), static_cast<size_t>(ci), static_cast<size_t>(mi), static_cast<size_t>(di)};
+  m->inner = {cur, add->outputs[0], clip->outputs[0], mul->outputs[0]};
+  m->out = div->outputs[0];
   return true;
 }
 

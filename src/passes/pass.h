@@ -70,6 +70,18 @@ std::unordered_set<std::string> names_defined_in_subgraphs(const Graph& g);
 // caller then erases the node that produced `dst`.
 bool forward_value(Graph& g, std::string src, std::string dst);  // copies: callers pass node fields it renames
 
+// HardSwish as some exporters (PaddleOCR's) write it: x * Clip(x + 3, 0, 6) / 6, or * (1/6), with x = `cur`, read by
+// nothing else. `dead` (may be null) marks nodes a pass has already consumed, which do not count. On a match, `nodes`
+// holds the Add, Clip, Mul and Div/Mul node indices, `inner` the values computed on the way (x included) and `out`
+// the result.
+struct DecomposedHardSwish {
+  std::vector<size_t> nodes;
+  std::vector<std::string> inner;
+  std::string out;
+};
+bool match_decomposed_hardswish(const Graph& g, const GraphUses& uses, const PassContext& ctx, const std::string& cur,
+                                const std::vector<bool>* dead, DecomposedHardSwish* m);
+
 // Passes.
 int fold_constants(Graph& g, PassContext& ctx);   // nodes computable from constants become initializers
 int fold_batchnorm(Graph& g, PassContext& ctx);   // Conv/ConvTranspose -> BatchNormalization into the conv's weights

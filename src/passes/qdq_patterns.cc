@@ -79,38 +79,12 @@ std::optional<size_t> QdqPatterns::requantized_hop(const QOut& q) const {
 
 // x * Clip(x + 3, 0, 6) / 6 (or * (1/6)) with x = `cur` (how PaddleOCR's exporter writes HardSwish).
 bool QdqPatterns::decomposed_hardswish(const std::string& cur, Activation* act) const {
-  const std::vector<int>& cs = uses_->consumers(cur);
-  if (cs.size() != 2 || uses_->uses(cur) != 2 || uses_->is_graph_output(cur)) return false;
-  const Node *add = nullptr, *mul = nullptr;
-  int ai = -1, mi = -1;
-  for (int c : cs) {
-    const Node* n = live(c);
-    if (!n || !n->domain.empty()) return false;
-    if (n->op_type == "Add") add = n, ai = c;
-    else if (n->op_type == "Mul") mul = n, mi = c;
-  }
-  if (!add || !mul || add->inputs.size() != 2 || mul->inputs.size() != 2) return false;
-  const std::string& three = add->inputs[0] == cur ? add->inputs[1] : add->inputs[0];
-  const Tensor* t3 = scalar_f32(three);
-  if (!t3 || t3->data<float>()[0] != 3.f) return false;
-  int clip_i = sole_consumer(add->outputs[0]);
-  const Node* clip = live(clip_i);
-  Activation c;
-  if (!is_op(clip, "Clip") || !single_activation(*clip, &c) || c.params[0] != 0.f || c.params[1] != 6.f) return false;
-  if (sole_consumer(clip->outputs[0]) != mi || (mul->inputs[0] != cur && mul->inputs[1] != cur)) return false;
-  int di = sole_consumer(mul->outputs[0]);
-  const Node* div = live(di);
-  if (!div || !div->domain.empty() || div->inputs.size() != 2 || div->inputs[0] != mul->outputs[0]) return false;
-  const Tensor* k = scalar_f32(div->inputs[1]);
-  if (!k) return false;
-  float kv = k->data<float>()[0];
-  if (!((div->op_type == "Div" && kv == 6.f) || (div->op_type == "Mul" && std::fabs(kv - 1.f / 6.f) < 1e-7f)))
-    return false;
+  DecomposedHardSwish m;
+  if (!match_decomposed_hardswish(g_, *uses_, ctx_, cur, &dead_, &m)) return false;
   act->op = "HardSwish";
   act->params.clear();
-  act->nodes = {static_cast<size_t>(ai), static_cast<size_t>(clip_i), static_cast<size_t>(mi),
-                static_cast<size_t>(di)};
-  act->out = div->outputs[0];
+  act->nodes = std::move(m.nodes);
+  act->out = std::move(m.out);
   return true;
 }
 
