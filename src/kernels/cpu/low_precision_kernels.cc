@@ -250,7 +250,7 @@ bool choice_in_doubt(const KernelQuery& q, const Kernel& f32) {
   if (q.node.op_type == "RoundedConv") {
     if (!w || w->rank() < 3 || f32.name().find("wino") != std::string::npos) return true;
     int64_t k = w->numel() / w->dim(0), group = q.node.attr_int("group", 1);
-    return k < 256 || (group > 1 && group == w->dim(0));
+    return k < 256 || w->dim(1) < 16 || (group > 1 && group == w->dim(0));
   }
   // MatMul / Gemm: few rows (a GEMV, memory-bound) or weights computed at run time (converted per call).
   std::optional<Shape> a = q.input_types[0] && q.input_types[0]->shape ? to_concrete(*q.input_types[0]->shape)
@@ -279,8 +279,9 @@ std::unique_ptr<Kernel> make_rounded(const KernelQuery& q) {
   // and float32 runs 3x3 convolutions as Winograd (2-3x fewer multiplications). On values of the type, with the
   // result rounded to it, both compute the bfloat16 model (products of bfloat16 values are exact in float32; the
   // sums differ in order). So both are timed at plan time, alternating, and the faster kept.
-  // Measured only where the choice is in doubt (plan time): Winograd, depthwise or few multiplications per output
-  // (a convolution with K = C/group * kh * kw below 256, a matmul of a few rows); elsewhere bfloat16 wins by about 2x.
+  // Measured only where the choice is in doubt (plan time): Winograd, depthwise, few input channels per group (first
+  // layers, the 1-channel STFT of openWakeWord's melspectrogram), few multiplications per output (a
+  // convolution with K = C/group * kh * kw below 256, a matmul of a few rows); elsewhere bfloat16 wins by about 2x.
   if (!choice_in_doubt(q, *rounded)) return bf16;
   double bf16_ms = 1e300, f32_ms = 1e300;
   for (int round = 0; round < 2; ++round) {
