@@ -10,6 +10,7 @@ PACKAGES=(
   libfmt-dev nlohmann-json3-dev libcli11-dev libzstd-dev
   libgtest-dev libgmock-dev libbenchmark-dev libdnnl-dev
   zlib1g-dev dataset-fashion-mnist libpng-dev libjpeg62-turbo-dev
+  libcpp-httplib-dev libgrpc++-dev protobuf-compiler-grpc wrk
 )
 # Node.js and npm may come from elsewhere than Debian (the Debian packages would then conflict): take any that runs.
 command -v node >/dev/null 2>&1 || PACKAGES+=(nodejs)
