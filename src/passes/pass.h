@@ -18,6 +18,9 @@ struct PassContext {
   // Types and constant values of the graph as it was when the pass started (refresh_types updates them).
   GraphTypes types;
   int64_t max_folded_bytes = int64_t{2} << 30;
+  // Leave DequantizeLinear of integer constants (a quantized model's weights) unfolded: `hone optimize` writes files
+  // that must stay quantized; the runtime folds them once its int8 patterns have taken what they can.
+  bool keep_quantized_weights = false;
   void refresh_types(const Graph& g);
   const Tensor* constant(const std::string& name) const;  // initializer or folded value, else null
   const TypeInfo* type(const std::string& name) const;

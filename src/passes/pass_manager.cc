@@ -76,9 +76,10 @@ void apply_input_shapes(Graph& g, const std::unordered_map<std::string, Shape>& 
 }  // namespace
 
 OptimizeReport run_passes(Graph& g, const std::function<int64_t(const std::string&)>& opset,
-                          const std::vector<const PassInfo*>& passes, int max_rounds) {
+                          const std::vector<const PassInfo*>& passes, int max_rounds, bool keep_quantized_weights) {
   PassContext ctx;
   ctx.opset = opset;
+  ctx.keep_quantized_weights = keep_quantized_weights;
   OptimizeReport r;
   r.nodes_before = static_cast<int64_t>(g.nodes.size());
   r.params_before = count_parameters(g);
@@ -118,7 +119,8 @@ OptimizeReport optimize_model(Model& m, const OptimizeOptions& options) {
   apply_input_shapes(m.graph, options.input_shapes);
   const Model* model = &m;
   OptimizeReport r = run_passes(m.graph, [model](const std::string& domain) { return model->opset(domain); }, passes,
-                                options.max_rounds);
+                                options.max_rounds,
+                                /*keep_quantized_weights=*/true);
   verify_graph(m.graph);
   return r;
 }

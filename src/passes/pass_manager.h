@@ -73,10 +73,12 @@ struct OptimizeReport {
 // Runs `passes` over `g` in order, round after round (at most max_rounds) until a round changes nothing, refreshing
 // the types before each pass. optimize_model and the runtime's lowering both run passes through this.
 OptimizeReport run_passes(Graph& g, const std::function<int64_t(const std::string&)>& opset,
-                          const std::vector<const PassInfo*>& passes, int max_rounds);
+                          const std::vector<const PassInfo*>& passes, int max_rounds,
+                          bool keep_quantized_weights = false);
 
-// Rewrites `m` in place. Throws hone::Error for an unknown pass name (listing the known ones) or an input shape
-// that contradicts the declared one. The result passes verify_graph.
+// Rewrites `m` in place; a quantized model stays quantized (its integer weights are not folded back to float).
+// Throws hone::Error for an unknown pass name (listing the known ones) or an input shape that contradicts the
+// declared one. The result passes verify_graph.
 OptimizeReport optimize_model(Model& m, const OptimizeOptions& options = {});
 
 // Elements held in the graph's initializers (its parameters).

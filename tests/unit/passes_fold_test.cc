@@ -668,5 +668,33 @@ TEST(FoldPipeline, RepVGGFixtureKeepsOneConvPerBlock) {
   expect_same_outputs(m, out, 1e-4, 1e-5, /*seed=*/2);
 }
 
+// A quantized file stays quantized through `hone optimize`: the DequantizeLinear of an int8 weight is not folded
+// back to float32 (4x the bytes, and other runtimes would lose the int8 conv); a DequantizeLinear of a float-typed
+// constant chain and the runtime's own lowering (run_passes' default) still fold.
+TEST(FoldConstants, KeepsQuantizedWeightsInOptimizeButFoldsThemAtRuntime) {
+  Net n;
+  std::string x = n.input("x", {1, 2, 5, 5});
+  Tensor wq(DType::Int8, {3, 2, 3, 3});
+  for (int64_t i = 0; i < wq.numel(); ++i) wq.data<int8_t>()[i] = static_cast<int8_t>(i % 17 - 8);
+  std::string w = n.op("DequantizeLinear", {n.constant(wq), n.constant(scalar_tensor(DType::Float32, 0.05f)),
+                                            n.constant(scalar_tensor(DType::Int8, 0))});
+  Model m = n.done({n.op("Conv", {x, w}, {Attribute::of_ints("pads", {1, 1, 1, 1})})});
+
+  Model out = optimized(m, {});
+  EXPECT_EQ(count_ops(out.graph, "DequantizeLinear"), 1);
+  bool int8_weight = false;
+  for (const auto& [name, t] : out.graph.initializers) int8_weight |= t.dtype() == DType::Int8;
+  EXPECT_TRUE(int8_weight);
+  expect_same_outputs(m, out);
+
+  Model runtime = m;
+  const Model* rm = &runtime;
+  std::vector<const PassInfo*> passes;
+  for (const PassInfo& p : PassRegistry::instance().all()) passes.push_back(&p);
+  run_passes(runtime.graph, [rm](const std::string& d) { return rm->opset(d); }, passes, 4);
+  EXPECT_EQ(count_ops(runtime.graph, "DequantizeLinear"), 0);
+  expect_same_outputs(m, runtime);
+}
+
 }  // namespace
 }  // namespace hone
