@@ -1,0 +1,160 @@
+#include "serve/served_model.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+
+namespace hone::serve {
+
+namespace {
+
+std::string datatype_of(DType t) {
+  if (t == DType::Undefined) return "";
+  try {
+    return kserve_datatype(t);
+  } catch (const ServeError&) {
+    return std::string(dtype_name(t));
+  }
+}
+
+std::vector<int64_t> metadata_shape(const TypeInfo& type) {
+  std::vector<int64_t> shape;
+  if (type.shape)
+    for (const Dim& d : *type.shape) shape.push_back(d.known() ? d.value : -1);
+  return shape;
+}
+
+std::string shape_text(const std::vector<int64_t>& dims) { return fmt::format("[{}]", fmt::join(dims, ",")); }
+
+TensorMetadata describe(const ValueInfo& v, const std::string& model, const char* role) {
+  if (v.type.kind != TypeInfo::Kind::Tensor && v.type.kind != TypeInfo::Kind::Unknown)
+    fail("model '{}' {} '{}' is {}; KServe v2 carries only tensors", model, role, v.name, v.type.str());
+  if (v.type.elem != DType::Undefined) {
+    try {
+      kserve_datatype(v.type.elem);
+    } catch (const ServeError&) {
+      fail("model '{}' {} '{}' has element type {}, which KServe v2 has no datatype for", model, role, v.name,
+           dtype_name(v.type.elem));
+    }
+  }
+  return {v.name, datatype_of(v.type.elem), metadata_shape(v.type)};
+}
+
+std::string names_of(const std::vector<TensorMetadata>& ts) {
+  std::string s;
+  for (const auto& t : ts) s += (s.empty() ? "" : ", ") + t.name;
+  return s;
+}
+
+[[noreturn]] void invalid(std::string message) { throw ServeError(ErrorKind::InvalidArgument, message); }
+
+}  // namespace
+
+int threads_per_instance(const ModelConfig& config) {
+  if (config.threads > 0) return config.threads;
+  return std::max(1, available_cores() / std::max(1, config.instances));
+}
+
+ServedModel::ServedModel(std::string name, std::string version, const std::string& onnx_path,
+                         const ModelConfig& config, ModelMetrics& metrics)
+    : name_(std::move(name)), version_(std::move(version)), config_(config), metrics_(metrics) {
+  HONE_CHECK(config.instances >= 1, "model '{}': instances must be at least 1, not {}", name_, config.instances);
+  HONE_CHECK(config.max_queue >= 1, "model '{}': max_queue must be at least 1, not {}", name_, config.max_queue);
+  HONE_CHECK(config.max_queue_delay_us >= 0, "model '{}': max_queue_delay_us must not be negative", name_);
+  SessionOptions options;
+  options.threads = threads_per_instance(config);
+  std::vector<Session> sessions;
+  for (int k = 0; k < config.instances; ++k) sessions.push_back(Session::load(onnx_path, options));
+  const Session& s = sessions.front();
+  input_infos_ = s.inputs();
+  for (const ValueInfo& v : s.inputs()) inputs_.push_back(describe(v, name_, "input"));
+  for (const ValueInfo& v : s.outputs()) outputs_.push_back(describe(v, name_, "output"));
+
+  batching_ = config.max_batch_size > 1 && !input_infos_.empty();
+  for (const ValueInfo& v : input_infos_)
+    if (!v.type.shape || v.type.shape->empty() || v.type.shape->front().known()) batching_ = false;
+
+  BatcherSettings b;
+  b.model = name_;
+  b.version = version_;
+  for (const auto& o : outputs_) b.output_names.push_back(o.name);
+  b.max_batch_size = batching_ ? config.max_batch_size : 0;
+  b.max_queue_delay_us = config.max_queue_delay_us;
+  b.max_queue = config.max_queue;
+  b.metrics = &metrics_;
+  batcher_ = std::make_unique<DynamicBatcher>(std::move(b), std::move(sessions));
+}
+
+std::unique_ptr<QueuedRequest> ServedModel::validate(InferRequest request) const {
+  auto q = std::make_unique<QueuedRequest>();
+  const size_t n = input_infos_.size();
+  std::vector<NamedTensor> ordered(n);
+  std::vector<bool> given(n, false);
+  for (NamedTensor& in : request.inputs) {
+    size_t k = 0;
+    while (k < n && input_infos_[k].name != in.name) ++k;
+    if (k == n) invalid(fmt::format("model '{}' has no input named '{}' (its inputs: {})", name_, in.name,
+                                    names_of(inputs_)));
+    if (given[k]) invalid(fmt::format("input '{}' is given twice", in.name));
+    given[k] = true;
+    ordered[k] = std::move(in);
+  }
+  for (size_t k = 0; k < n; ++k)
+    if (!given[k]) invalid(fmt::format("input '{}' is missing (model '{}' takes: {})", input_infos_[k].name, name_,
+                                       names_of(inputs_)));
+
+  int64_t rows = -1;
+  for (size_t k = 0; k < n; ++k) {
+    const TypeInfo& type = input_infos_[k].type;
+    const Tensor& t = ordered[k].tensor;
+    const std::string& in = ordered[k].name;
+    if (!t.defined()) invalid(fmt::format("input '{}' has no data", in));
+    if (type.elem != DType::Undefined && t.dtype() != type.elem)
+      invalid(fmt::format("input '{}' must be {} but is {}", in, datatype_of(type.elem), datatype_of(t.dtype())));
+    if (!type.shape) continue;
+    const std::vector<int64_t>& want = inputs_[k].shape;
+    if (t.rank() != static_cast<int>(want.size()))
+      invalid(fmt::format("input '{}' must have rank {} (shape {}) but has shape {}", in, want.size(),
+                          shape_text(want), shape_text(t.shape())));
+    for (int d = 0; d < t.rank(); ++d)
+      if (want[static_cast<size_t>(d)] >= 0 && t.dim(d) != want[static_cast<size_t>(d)])
+        invalid(fmt::format("input '{}' dimension {} must be {} but is {} (expected shape {}, given {})", in, d,
+                            want[static_cast<size_t>(d)], t.dim(d), shape_text(want), shape_text(t.shape())));
+    if (t.rank() >= 1 && want[0] < 0 && t.dim(0) == 0)
+      invalid(fmt::format("input '{}' is an empty batch (dimension 0 is 0, shape {})", in, shape_text(t.shape())));
+    if (batching_) {
+      if (rows >= 0 && t.dim(0) != rows)
+        invalid(fmt::format("input '{}' has {} rows but '{}' has {}: every input of a batch must have the same "
+                            "dimension 0",
+                            in, t.dim(0), ordered[0].name, rows));
+      rows = t.dim(0);
+    }
+  }
+  if (batching_ && rows > config_.max_batch_size)
+    invalid(fmt::format("a batch of {} rows is larger than model '{}''s max_batch_size {}", rows, name_,
+                        config_.max_batch_size));
+  q->rows = std::max<int64_t>(rows, 0);
+
+  for (const std::string& want : request.outputs) {
+    size_t j = 0;
+    while (j < outputs_.size() && outputs_[j].name != want) ++j;
+    if (j == outputs_.size())
+      invalid(fmt::format("model '{}' has no output named '{}' (its outputs: {})", name_, want, names_of(outputs_)));
+    if (std::find(q->outputs.begin(), q->outputs.end(), j) != q->outputs.end())
+      invalid(fmt::format("output '{}' is asked for twice", want));
+    q->outputs.push_back(j);
+  }
+  if (request.outputs.empty())
+    for (size_t j = 0; j < outputs_.size(); ++j) q->outputs.push_back(j);
+
+  if (request.timeout_us < 0) invalid(fmt::format("timeout {} us is negative", request.timeout_us));
+  q->timeout_us = request.timeout_us > 0 ? request.timeout_us : config_.default_timeout_us;
+  q->arrival = Clock::now();
+  if (q->timeout_us > 0) q->expires = q->arrival + std::chrono::microseconds(q->timeout_us);
+  request.inputs = std::move(ordered);
+  q->request = std::move(request);
+  return q;
+}
+
+}  // namespace hone::serve
