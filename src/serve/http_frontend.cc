@@ -121,6 +121,8 @@ struct HttpFrontend::Impl {
   Impl(InferenceServer& s, HttpOptions o) : server(s), options(std::move(o)) {}
 
   void handle(const httplib::Request& req, httplib::Response& res);
+  // The server counts a name it does not know under "", so a name from a URL opens no new metrics series.
+  void count_rejected(const std::string& model, ErrorKind kind) { server.count_rejected(model, kind); }
   void refuse(httplib::Response& res, const std::string& model, ErrorKind kind, std::string_view message);
   void infer(const Route& route, const httplib::Request& req, httplib::Response& res);
   void repository(const Route& route, const httplib::Request& req, httplib::Response& res);
@@ -129,7 +131,7 @@ struct HttpFrontend::Impl {
 
 void HttpFrontend::Impl::refuse(httplib::Response& res, const std::string& model, ErrorKind kind,
                                 std::string_view message) {
-  server.count_rejected(model, kind);
+  count_rejected(model, kind);
   reply_error(res, http_status(kind), message);
 }
 
@@ -145,7 +147,7 @@ void HttpFrontend::Impl::handle(const httplib::Request& req, httplib::Response& 
   bool is_get = req.method == "GET" || req.method == "HEAD";
   if (route.post ? req.method != "POST" : !is_get) {
     res.set_header("Allow", route.post ? "POST" : "GET, HEAD");
-    server.count_rejected(route.model, ErrorKind::InvalidArgument);
+    count_rejected(route.model, ErrorKind::InvalidArgument);
     reply_error(res, 405, fmt::format("{} takes {}, not {}", req.path, route.post ? "POST" : "GET", req.method));
     return;
   }
@@ -303,7 +305,7 @@ HttpFrontend::HttpFrontend(InferenceServer& server, HttpOptions options)
       message = fmt::format("{} {}: refused with HTTP status {} (a request the server could not read)", req.method,
                             req.path, res.status);
     }
-    s.server.count_rejected(parse_route(req.path).model, kind);
+    s.count_rejected(parse_route(req.path).model, kind);
     reply_error(res, res.status, message);
     return httplib::Server::HandlerResponse::Handled;
   }));

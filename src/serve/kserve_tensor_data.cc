@@ -83,7 +83,7 @@ void fill_from_json(const json& data, Tensor& t, const TensorContext& ctx) {
   int64_t k = 0;
   auto put = [&](const json& v) {
     if (!json_value_as(v, p[k]))
-      fail_tensor(ctx, "element {} of 'data' is {}, not a {} value", k, short_dump(v), kserve_datatype(t.dtype()));
+      fail_tensor(ctx, "element {} of 'data' is {}, not of datatype {}", k, short_dump(v), kserve_datatype(t.dtype()));
     ++k;
   };
   for_each_leaf(data, put);

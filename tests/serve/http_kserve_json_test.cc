@@ -172,11 +172,11 @@ TEST(KserveJson, RefusesMalformedRequestsNamingTheProblem) {
   EXPECT_TRUE(contains(error_of(R"({"inputs": [{"name": "x", "shape": [2, 2], "datatype": "FP32", "data": [1, 2, 3]}]})"),
                        "holds 3 elements but shape [2,2] needs 4"));
   EXPECT_TRUE(contains(error_of(R"({"inputs": [{"name": "x", "shape": [2], "datatype": "FP32", "data": [1, "a"]}]})"),
-                       "element 1 of 'data' is \"a\", not a FP32 value"));
+                       "element 1 of 'data' is \"a\", not of datatype FP32"));
   EXPECT_TRUE(contains(error_of(R"({"inputs": [{"name": "x", "shape": [1], "datatype": "UINT8", "data": [300]}]})"),
-                       "element 0 of 'data' is 300, not a UINT8 value"));
+                       "element 0 of 'data' is 300, not of datatype UINT8"));
   EXPECT_TRUE(contains(error_of(R"({"inputs": [{"name": "x", "shape": [1], "datatype": "INT32", "data": [1.5]}]})"),
-                       "not a INT32 value"));
+                       "not of datatype INT32"));
   EXPECT_TRUE(contains(error_of(R"({"inputs": [{"name": "x", "shape": [1], "datatype": "BOOL", "data": [1]}]})"),
                        "not true or false"));
   EXPECT_TRUE(contains(error_of(R"({"inputs": [{"name": "x", "shape": [2], "datatype": "FP32", "data": [[[1, 2]]]}]})"),
