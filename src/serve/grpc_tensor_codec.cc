@@ -204,7 +204,9 @@ void typed_contents(const Tensor& t, InferTensorContents* c) {
     case DType::Int16: add(c->mutable_int_contents(), [&](int64_t i) { return int32_t{t.data<int16_t>()[i]}; }); break;
     case DType::Int32: add(c->mutable_int_contents(), [&](int64_t i) { return t.data<int32_t>()[i]; }); break;
     case DType::Int64: add(c->mutable_int64_contents(), [&](int64_t i) { return t.data<int64_t>()[i]; }); break;
-    case DType::UInt8: add(c->mutable_uint_contents(), [&](int64_t i) { return uint32_t{t.data<uint8_t>()[i]}; }); break;
+    case DType::UInt8:
+      add(c->mutable_uint_contents(), [&](int64_t i) { return uint32_t{t.data<uint8_t>()[i]}; });
+      break;
     case DType::UInt16:
       add(c->mutable_uint_contents(), [&](int64_t i) { return uint32_t{t.data<uint16_t>()[i]}; });
       break;
@@ -284,7 +286,8 @@ InferResponse infer_response_from_grpc(const inference::ModelInferResponse& m) {
   r.id = m.id();
   for (int i = 0; i < m.outputs_size(); ++i) {
     try {
-      r.outputs.push_back({m.outputs(i).name(), tensor_from_grpc(m.outputs(i), raw ? &m.raw_output_contents(i) : nullptr)});
+      const std::string* contents = raw ? &m.raw_output_contents(i) : nullptr;
+      r.outputs.push_back({m.outputs(i).name(), tensor_from_grpc(m.outputs(i), contents)});
     } catch (const ServeError& e) {
       fail("malformed ModelInfer response: {}", e.what());
     }

@@ -478,8 +478,8 @@ TEST_F(GrpcProtocolTest, HoneClientTalksToTheServer) {
   ASSERT_EQ(response.outputs.size(), 1u);
   EXPECT_EQ(response.outputs[0].name, "logits");
   EXPECT_EQ(response.outputs[0].tensor.shape(), (Shape{2, 10}));
-  expect_close(response.outputs[0].tensor.data<float>(), session_output("fashion_mnist_cnn.onnx", "input", images(7, 2)),
-               20);
+  expect_close(response.outputs[0].tensor.data<float>(),
+               session_output("fashion_mnist_cnn.onnx", "input", images(7, 2)), 20);
 
   request.model = "resnet";
   try {
