@@ -83,7 +83,7 @@ class InferenceService final : public inference::GRPCInferenceService::CallbackS
     return finish(ctx, guarded([&] {
                     response->set_name("hone");
                     response->set_version(HONE_SERVE_VERSION);
-                    if (!server_.options().repository.empty()) response->add_extensions("model_repository");
+                    response->add_extensions("model_repository");  // as the HTTP front end says at GET /v2
                   }));
   }
 

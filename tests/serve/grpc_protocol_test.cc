@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstring>
@@ -198,6 +199,7 @@ TEST_F(GrpcProtocolTest, ServerLiveReadyAndMetadata) {
   ASSERT_TRUE(call(&inference::GRPCInferenceService::Stub::ServerMetadata, {}, &meta).ok());
   EXPECT_EQ(meta.name(), "hone");
   EXPECT_FALSE(meta.version().empty());
+  EXPECT_NE(std::find(meta.extensions().begin(), meta.extensions().end(), "model_repository"), meta.extensions().end());
   server_->drain();  // draining: not ready, still live
   ASSERT_TRUE(call(&inference::GRPCInferenceService::Stub::ServerReady, {}, &ready).ok());
   EXPECT_FALSE(ready.ready());
