@@ -11,6 +11,7 @@
 #include "bench/rss.h"
 #include "hone/hone.h"
 #include "runtime/plan.h"
+#include "tools/hone/bench_server.h"
 #include "tools/hone/commands.h"
 
 namespace hone::cli {
@@ -26,6 +27,7 @@ struct BenchOptions {
   int threads = 0;
   int64_t batch = 0;  // 0: not given
   int warmup = 10;
+  double warmup_arg = 10;  // --warmup as given: runs here, seconds with --server
   int64_t iterations = 0;  // 0: run for `duration`
   double duration_s = 3.0;
   uint64_t seed = 0;
@@ -250,35 +252,63 @@ LatencyRun measure_latency(Session& session, const std::vector<Value>& inputs, s
 
 Command add_bench_command(CLI::App& root) {
   auto o = std::make_shared<BenchOptions>();
-  CLI::App* app = root.add_subcommand("bench", "Measure a model's load, plan and run times, latency and memory");
-  app->add_option("MODEL", o->model, "ONNX model file")->required();
+  auto server = std::make_shared<ServerBenchOptions>();
+  CLI::App* app = root.add_subcommand(
+      "bench", "Measure a model's load, plan and run times, latency and memory, or load a server (--server)");
+  CLI::Option* server_opt = add_server_bench_options(*app, *server);
+  app->add_option("MODEL", o->model, "ONNX model file")->excludes(server_opt);
   app->add_option("--threads", o->threads, "Intra-op threads (default: all cores)")
       ->type_name("N")
-      ->check(CLI::NonNegativeNumber);
+      ->check(CLI::NonNegativeNumber)
+      ->excludes(server_opt);
   app->add_option("--batch", o->batch, "Leading dimension of the inputs (sets symbolic batch dims)")
       ->type_name("B")
       ->check(CLI::PositiveNumber);
   app->add_option("--shape", o->shapes, "Shape of a randomly filled input with symbolic dims (repeatable)")
       ->type_name("NAME=D0xD1x...");
   app->add_option("--input", o->inputs, "Feed an input from a .npy file (repeatable)")->type_name("NAME=FILE.npy");
-  app->add_option("--warmup", o->warmup, "Untimed runs before measuring (default 10)")
+  app->add_option("--warmup", o->warmup_arg,
+                  "Untimed runs before measuring (default 10); with --server, seconds of untimed load (default 2)")
       ->type_name("N")
       ->check(CLI::NonNegativeNumber);
   auto* iters = app->add_option("--iterations", o->iterations, "Timed runs (default: as many as --duration allows)")
                     ->type_name("N")
-                    ->check(CLI::PositiveNumber);
-  auto* dur = app->add_option("--duration", o->duration_s, "Seconds of timed runs (default 3)")
+                    ->check(CLI::PositiveNumber)
+                    ->excludes(server_opt);
+  auto* dur = app->add_option("--duration", o->duration_s, "Seconds of timed runs (default 3; with --server 10)")
                   ->type_name("S")
                   ->check(CLI::PositiveNumber);
   iters->excludes(dur);
   app->add_option("--seed", o->seed, "Seed for inputs filled with random data (default 0)")->type_name("N");
-  app->add_flag("--json", o->json, "Print one JSON object instead of the table");
-  app->add_flag("--profile", o->profile, "Time every node: per-call time, share, GFLOP/s, GB/s, kernel");
+  app->add_flag("--json", o->json,
+                "Print one JSON object instead of the table; with --server, send JSON tensors (report: --json-out)");
+  app->add_flag("--profile", o->profile, "Time every node: per-call time, share, GFLOP/s, GB/s, kernel")
+      ->excludes(server_opt);
   app->footer(
       "Latency percentiles are nearest-rank (always one of the measured runs). Throughput is batch / mean latency. "
       "Inputs not given with --input are seeded random data; symbolic dims are 1 unless --batch or --shape say "
-      "otherwise. A progress bar shows on stderr when it is a terminal and the measurement takes over a second.");
-  return {app, [o] { return bench_model(*o); }};
+      "otherwise. A progress bar shows on stderr when it is a terminal and the measurement takes over a second.\n"
+      "With --server URL --model NAME: a closed-loop load of --concurrency clients on a KServe v2 server; inputs "
+      "follow the model's metadata the same way. Exit status 1 when any timed request failed.");
+  app->callback([o, server] {
+    if (server->url.empty() && o->model.empty()) throw CLI::RequiredError("MODEL (or --server URL --model NAME)");
+    if (server->url.empty() && o->warmup_arg != static_cast<double>(static_cast<int>(o->warmup_arg)))
+      throw CLI::ValidationError("--warmup", "counts runs (a whole number) unless --server is given");
+  });
+  return {app, [o, server, app] {
+            if (server->url.empty()) {
+              o->warmup = static_cast<int>(o->warmup_arg);
+              return bench_model(*o);
+            }
+            server->inputs = o->inputs;
+            server->shapes = o->shapes;
+            server->seed = o->seed;
+            server->batch = o->batch;
+            server->json_tensors = o->json;
+            if (app->count("--duration")) server->duration_s = o->duration_s;
+            if (app->count("--warmup")) server->warmup_s = o->warmup_arg;
+            return bench_server(*server);
+          }};
 }
 
 }  // namespace hone::cli
