@@ -291,7 +291,9 @@ Command add_bench_command(CLI::App& root) {
       "With --server URL --model NAME: a closed-loop load of --concurrency clients on a KServe v2 server; inputs "
       "follow the model's metadata the same way. Exit status 1 when any timed request failed.");
   app->callback([o, server] {
-    if (server->url.empty() && o->model.empty()) throw CLI::RequiredError("MODEL (or --server URL --model NAME)");
+    if (server->url.empty() && o->model.empty())
+      throw CLI::RequiredError("MODEL is required (or --server URL --model NAME to load a server)",
+                               CLI::ExitCodes::RequiredError);
     if (server->url.empty() && o->warmup_arg != static_cast<double>(static_cast<int>(o->warmup_arg)))
       throw CLI::ValidationError("--warmup", "counts runs (a whole number) unless --server is given");
   });
