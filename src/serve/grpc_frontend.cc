@@ -194,6 +194,9 @@ GrpcFrontend::GrpcFrontend(InferenceServer& server, GrpcOptions options) : impl_
   // interceptor), so unlike the HTTP front end's 413s they do not show in hone_requests_total.
   builder.SetMaxReceiveMessageSize(static_cast<int>(std::min<size_t>(server.options().max_request_bytes, INT_MAX)));
   builder.SetMaxSendMessageSize(-1);
+  // gRPC binds with SO_REUSEPORT by default: a second server on a busy port would start and silently take half the
+  // connections. Refuse instead, as the HTTP front end does.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   impl_->server = builder.BuildAndStart();
   if (!impl_->server || impl_->port == 0)
     fail("gRPC front end: cannot listen on {} (address in use, or not an address of this machine)", address);

@@ -405,6 +405,17 @@ TEST_F(GrpcProtocolTest, SixtyFourConcurrentCallsAllAnswerCorrectly) {
   EXPECT_EQ(ok.load(), kClients * kCallsEach);
 }
 
+TEST_F(GrpcProtocolTest, BusyPortIsAnError) {
+  const std::string port = std::to_string(frontend_->port());
+  try {
+    GrpcFrontend second(*server_, GrpcOptions{.host = "127.0.0.1", .port = frontend_->port()});
+    ADD_FAILURE() << "a second front end started on busy port " << port;
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("127.0.0.1:" + port), std::string::npos) << e.what();
+  }
+  expect_still_serving();
+}
+
 TEST_F(GrpcProtocolTest, StopFinishesAndRefusesNewCalls) {
   frontend_->stop();
   inference::ServerLiveResponse live;
