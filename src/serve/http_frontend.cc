@@ -5,6 +5,7 @@
 // sized for 128 of them.
 #include "serve/http_frontend.h"
 
+#include <signal.h>
 #include <sys/socket.h>
 
 #include <atomic>
@@ -278,9 +279,13 @@ void HttpFrontend::Impl::repository(const Route& route, const httplib::Request& 
 HttpFrontend::HttpFrontend(InferenceServer& server, HttpOptions options)
     : impl_(std::make_unique<Impl>(server, std::move(options))) {
   Impl& s = *impl_;
+  // cpp-httplib 0.11 writes with send(..., 0): a client that hung up would raise SIGPIPE, whose default action ends
+  // the process. Ignore it (writes then fail with EPIPE) unless the program chose a handler of its own.
+  struct sigaction current {};
+  if (sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_DFL) signal(SIGPIPE, SIG_IGN);
   int threads = s.options.threads > 0 ? s.options.threads : kDefaultThreads;
   s.http.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
-  s.http.set_keep_alive_max_count(size_t{1} << 40);
+  s.http.set_keep_alive_max_count(1000000000);
   s.http.set_tcp_nodelay(true);
   s.http.set_payload_max_length(server.options().max_request_bytes);
   auto handler = [&s](const httplib::Request& req, httplib::Response& res) { s.handle(req, res); };

@@ -31,6 +31,7 @@ Command add_optimize_command(CLI::App& root);
 Command add_eval_command(CLI::App& root);
 Command add_compare_command(CLI::App& root);
 Command add_quantize_command(CLI::App& root);
+Command add_serve_command(CLI::App& root);
 
 // The timing loop of `hone bench`, for every command that measures latency: `warmup` untimed runs, then timed runs
 // until `iterations` runs (when > 0) or `duration_s` seconds have passed, at least one. `label` names the progress bar

@@ -27,7 +27,8 @@ int run_main(int argc, char** argv) {
                                                hone::cli::add_bench_command(app), hone::cli::add_optimize_command(app),
                                                hone::cli::add_eval_command(app),
                                                hone::cli::add_compare_command(app),
-                                               hone::cli::add_quantize_command(app)};
+                                               hone::cli::add_quantize_command(app),
+                                               hone::cli::add_serve_command(app)};
   CLI::App* help = app.add_subcommand("help", "Show help for hone or for one command");
   std::string topic;
   help->add_option("COMMAND", topic, "Command to explain");
