@@ -1,11 +1,14 @@
-// KServe v2 REST bodies (see kserve_json.h). Requests are parsed with nlohmann::json; responses, the hot direction
-// of every reply, are written by hand into one string.
+// KServe v2 REST bodies (see kserve_json.h). Infer requests and replies are read with json_reader.h (numbers
+// converted once, straight to the element type) and written by hand into one string: both are on the hot path of
+// every request. Metadata and errors, which are not, use nlohmann::json.
 #include "serve/kserve_json.h"
 
 #include <fmt/format.h>
 
+#include <charconv>
 #include <nlohmann/json.hpp>
 
+#include "serve/json_reader.h"
 #include "serve/kserve_tensor_data.h"
 
 namespace hone::serve {
@@ -18,64 +21,64 @@ template <typename... Args>
   throw ServeError(kind, fmt::format(f, std::forward<Args>(args)...));
 }
 
-json parse_json(std::string_view text, ErrorKind kind, std::string_view what) {
+JsonDocument parse_json(std::string_view text, ErrorKind kind, std::string_view what) {
   try {
-    return json::parse(text.begin(), text.end());
-  } catch (const json::parse_error& e) {
+    return JsonDocument::parse(text);
+  } catch (const JsonSyntaxError& e) {
     fail_as(kind, "malformed JSON in the {}: {}", what, e.what());
   }
 }
 
-const json* member(const json& object, const char* key) {
-  auto it = object.find(key);
-  return it == object.end() ? nullptr : &*it;
-}
-
 // An optional object member that must be an object when present ("parameters").
-const json* object_member(const json& object, const char* key, ErrorKind kind, std::string_view where) {
-  const json* m = member(object, key);
+const JsonValue* object_member(const JsonValue& object, const char* key, ErrorKind kind, std::string_view where) {
+  const JsonValue* m = object.find(key);
   if (m && !m->is_object()) fail_as(kind, "{}: '{}' must be a JSON object", where, key);
   return m;
 }
 
-std::string string_member(const json& object, const char* key, ErrorKind kind, std::string_view where,
+std::string string_member(const JsonValue& object, const char* key, ErrorKind kind, std::string_view where,
                           bool required) {
-  const json* m = member(object, key);
+  const JsonValue* m = object.find(key);
   if (!m) {
     if (required) fail_as(kind, "{}: '{}' is missing", where, key);
     return {};
   }
   if (!m->is_string()) fail_as(kind, "{}: '{}' must be a string", where, key);
-  return m->get<std::string>();
+  return m->string_value();
 }
 
-bool bool_parameter(const json* parameters, const char* key, bool fallback, ErrorKind kind, std::string_view where) {
+bool bool_parameter(const JsonValue* parameters, const char* key, bool fallback, ErrorKind kind,
+                    std::string_view where) {
   if (!parameters) return fallback;
-  const json* m = member(*parameters, key);
+  const JsonValue* m = parameters->find(key);
   if (!m) return fallback;
-  if (!m->is_boolean()) fail_as(kind, "{}: parameter '{}' must be true or false", where, key);
-  return m->get<bool>();
+  if (!m->is_bool()) fail_as(kind, "{}: parameter '{}' must be true or false", where, key);
+  return m->as_bool();
 }
 
 // A non-negative integer parameter, or -1 when absent.
-int64_t size_parameter(const json* parameters, const char* key, ErrorKind kind, std::string_view where) {
+int64_t size_parameter(const JsonValue* parameters, const char* key, ErrorKind kind, std::string_view where) {
   if (!parameters) return -1;
-  const json* m = member(*parameters, key);
+  const JsonValue* m = parameters->find(key);
   if (!m) return -1;
-  if (!m->is_number_unsigned() || m->get<uint64_t>() > (uint64_t{1} << 62))
-    fail_as(kind, "{}: parameter '{}' must be a non-negative integer", where, key);
-  return m->get<int64_t>();
+  int64_t v = -1;
+  std::string_view text = m->is_number() ? m->number_text() : std::string_view();
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (!m->is_integer_literal() || ec != std::errc() || end != text.data() + text.size() || v < 0 ||
+      v > (int64_t{1} << 62))
+    fail_as(kind, "{}: parameter '{}' must be a non-negative integer, not {}", where, key, m->brief());
+  return v;
 }
 
 // The tensors of a request's "inputs" or a reply's "outputs": JSON data, or binary_data_size bytes taken in order
 // from `binary` (advancing `offset`).
-std::vector<NamedTensor> decode_tensors(const json& list, std::string_view binary, bool has_binary, size_t& offset,
-                                        ErrorKind kind, std::string_view role) {
+std::vector<NamedTensor> decode_tensors(const JsonValue& list, std::string_view binary, bool has_binary,
+                                        size_t& offset, ErrorKind kind, std::string_view role) {
   std::vector<NamedTensor> tensors;
   tensors.reserve(list.size());
-  for (size_t i = 0; i < list.size(); ++i) {
-    const json& item = list[i];
-    std::string where = fmt::format("{} {}", role, i);
+  size_t i = 0;
+  list.for_each([&](const JsonValue& item) {
+    std::string where = fmt::format("{} {}", role, i++);
     if (!item.is_object()) fail_as(kind, "{}: must be a JSON object with name, shape, datatype and data", where);
     NamedTensor nt;
     nt.name = string_member(item, "name", kind, where, true);
@@ -87,12 +90,12 @@ std::vector<NamedTensor> decode_tensors(const json& list, std::string_view binar
     } catch (const ServeError& e) {
       fail_as(kind, "{}: {}", where, e.what());
     }
-    const json* shape_json = member(item, "shape");
+    const JsonValue* shape_json = item.find("shape");
     if (!shape_json) fail_as(kind, "{}: 'shape' is missing", where);
     Shape shape = shape_from_json(*shape_json, ctx);
-    const json* parameters = object_member(item, "parameters", kind, where);
+    const JsonValue* parameters = object_member(item, "parameters", kind, where);
     int64_t binary_bytes = size_parameter(parameters, "binary_data_size", kind, where);
-    const json* data = member(item, "data");
+    const JsonValue* data = item.find("data");
     if (binary_bytes >= 0) {
       if (data) fail_as(kind, "{}: has both 'data' and a binary_data_size parameter", where);
       if (!has_binary)
@@ -108,7 +111,7 @@ std::vector<NamedTensor> decode_tensors(const json& list, std::string_view binar
       nt.tensor = tensor_from_json_data(*data, dtype, shape, ctx);
     }
     tensors.push_back(std::move(nt));
-  }
+  });
   return tensors;
 }
 
@@ -215,33 +218,42 @@ void append_json_string(std::string& out, std::string_view s) {
 DecodedInferRequest decode_infer_request(std::string_view body, std::optional<size_t> json_length) {
   constexpr ErrorKind kind = ErrorKind::InvalidArgument;
   auto [header, binary] = split_body(body, json_length, kind);
-  json root = parse_json(header, kind, "request body");
+  JsonDocument doc;
+  try {
+    doc = JsonDocument::parse(header);
+  } catch (const JsonSyntaxError& e) {
+    std::string hint;
+    if (!json_length && std::string_view(e.what()).find("after the JSON value") != std::string_view::npos)
+      hint = fmt::format(" (binary tensor data after the JSON needs an {} header)", kHeaderLengthField);
+    fail_as(kind, "malformed JSON in the request body: {}{}", e.what(), hint);
+  }
+  const JsonValue& root = doc.root();
   if (!root.is_object()) fail_as(kind, "the request body must be a JSON object with an 'inputs' array");
   DecodedInferRequest out;
   out.request.id = string_member(root, "id", kind, "request", false);
-  const json* parameters = object_member(root, "parameters", kind, "request");
+  const JsonValue* parameters = object_member(root, "parameters", kind, "request");
   out.encoding.binary_by_default = bool_parameter(parameters, "binary_data_output", false, kind, "request");
   int64_t timeout = size_parameter(parameters, "timeout", kind, "request");  // microseconds, as Triton's
   if (timeout > 0) out.request.timeout_us = timeout;
 
-  const json* inputs = member(root, "inputs");
+  const JsonValue* inputs = root.find("inputs");
   if (!inputs || !inputs->is_array()) fail_as(kind, "the request body has no 'inputs' array");
   size_t used = 0;
   out.request.inputs = decode_tensors(*inputs, binary, json_length.has_value(), used, kind, "input");
   check_binary_used(binary, used, kind, "input");
 
-  if (const json* outputs = member(root, "outputs")) {
+  if (const JsonValue* outputs = root.find("outputs")) {
     if (!outputs->is_array()) fail_as(kind, "'outputs' must be an array of objects naming the outputs wanted");
-    for (size_t i = 0; i < outputs->size(); ++i) {
-      const json& o = (*outputs)[i];
-      std::string where = fmt::format("output {}", i);
+    size_t i = 0;
+    outputs->for_each([&](const JsonValue& o) {
+      std::string where = fmt::format("output {}", i++);
       if (!o.is_object()) fail_as(kind, "{}: must be a JSON object with a 'name'", where);
       std::string name = string_member(o, "name", kind, where, true);
-      const json* p = object_member(o, "parameters", kind, where);
-      if (p && member(*p, "binary_data"))
+      const JsonValue* p = object_member(o, "parameters", kind, where);
+      if (p && p->find("binary_data"))
         out.encoding.per_output.emplace_back(name, bool_parameter(p, "binary_data", false, kind, where));
       out.request.outputs.push_back(std::move(name));
-    }
+    });
   }
   return out;
 }
@@ -306,13 +318,14 @@ EncodedBody encode_infer_request(const InferRequest& request, bool binary) {
 InferResponse decode_infer_response(std::string_view body, std::optional<size_t> json_length) {
   constexpr ErrorKind kind = ErrorKind::Internal;
   auto [header, binary] = split_body(body, json_length, kind);
-  json root = parse_json(header, kind, "reply");
+  JsonDocument doc = parse_json(header, kind, "reply");
+  const JsonValue& root = doc.root();
   if (!root.is_object()) fail_as(kind, "the reply is not a JSON object");
   InferResponse r;
   r.model = string_member(root, "model_name", kind, "reply", false);
   r.version = string_member(root, "model_version", kind, "reply", false);
   r.id = string_member(root, "id", kind, "reply", false);
-  const json* outputs = member(root, "outputs");
+  const JsonValue* outputs = root.find("outputs");
   if (!outputs || !outputs->is_array()) fail_as(kind, "the reply has no 'outputs' array");
   size_t used = 0;
   r.outputs = decode_tensors(*outputs, binary, json_length.has_value(), used, kind, "output");
@@ -330,7 +343,8 @@ std::string encode_model_metadata(const ModelMetadata& m) {
 }
 
 ModelMetadata decode_model_metadata(std::string_view body) {
-  json j = parse_json(body, ErrorKind::Internal, "model metadata reply");
+  json j = json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) fail_as(ErrorKind::Internal, "the model metadata reply is not JSON: {}", body.substr(0, 200));
   try {
     ModelMetadata m;
     m.name = j.at("name").get<std::string>();

@@ -12,11 +12,10 @@
 #include <utility>
 
 #include "core/half.h"
+#include <nlohmann/json.hpp>
 
 namespace hone::serve {
 namespace {
-
-using json = nlohmann::json;
 
 template <typename... Args>
 [[noreturn]] void fail_tensor(const TensorContext& ctx, fmt::format_string<Args...> f, Args&&... args) {
@@ -24,87 +23,79 @@ template <typename... Args>
                    fmt::format("{} '{}': {}", ctx.role, ctx.name, fmt::format(f, std::forward<Args>(args)...)));
 }
 
-std::string short_dump(const json& v) {
-  std::string s = v.dump();
-  return s.size() > 40 ? s.substr(0, 37) + "..." : s;
-}
-
-// The leaves of a flat or nested array, at most `max_depth` levels deep (the shape's rank, so that a body of
-// nothing but '[' cannot recurse without bound).
-int64_t count_leaves(const json& j, int depth, int max_depth, const TensorContext& ctx) {
-  if (!j.is_array()) return 1;
-  if (depth >= max_depth)
-    fail_tensor(ctx, "'data' is nested deeper than the shape's rank {}", max_depth);
+// The leaves of a flat or nested array, at most `max_depth` levels deep (the shape's rank).
+int64_t count_leaves(const JsonValue& j, int depth, int max_depth, const TensorContext& ctx) {
+  if (depth >= max_depth) fail_tensor(ctx, "'data' is nested deeper than the shape's rank {}", max_depth);
   int64_t n = 0;
-  for (const json& e : j) n += e.is_array() ? count_leaves(e, depth + 1, max_depth, ctx) : 1;
+  j.for_each([&](const JsonValue& e) { n += e.is_array() ? count_leaves(e, depth + 1, max_depth, ctx) : 1; });
   return n;
 }
 
 template <typename Fn>
-void for_each_leaf(const json& j, Fn& fn) {
+void for_each_leaf(const JsonValue& j, Fn& fn) {
   if (!j.is_array()) {
     fn(j);
     return;
   }
-  for (const json& e : j) for_each_leaf(e, fn);
+  j.for_each([&](const JsonValue& e) { for_each_leaf(e, fn); });
 }
 
-// One JSON value as a T, or false when it is not one.
+template <typename N>
+bool parse_number(std::string_view text, N& out) {
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return ec == std::errc() && end == text.data() + text.size();
+}
+
+// One JSON value as a T (its literal converted once, straight to T), or false when it is not one.
 template <typename T>
-bool json_value_as(const json& v, T& out) {
-  if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double> || std::is_same_v<T, Float16> ||
-                std::is_same_v<T, BFloat16>) {
-    if (!v.is_number()) return false;
-    if constexpr (std::is_same_v<T, double>)
-      out = v.get<double>();
-    else
-      out = T(static_cast<float>(v.get<double>()));
+bool json_value_as(const JsonValue& v, T& out) {
+  if (!v.is_number()) return false;
+  if constexpr (std::is_same_v<T, double>) {
+    return parse_number(v.number_text(), out);
+  } else if constexpr (std::is_same_v<T, float> || std::is_same_v<T, Float16> || std::is_same_v<T, BFloat16>) {
+    float f;
+    // Rounded once to float32; a literal beyond float32's range goes through double (underflow to 0, overflow to
+    // infinity), as a double-parsing reader would.
+    if (!parse_number(v.number_text(), f)) {
+      double d;
+      if (!parse_number(v.number_text(), d)) return false;
+      f = static_cast<float>(d);
+    }
+    out = T(f);
     return true;
   } else {
-    if (v.is_number_unsigned()) {
-      auto u = v.get<uint64_t>();
-      if (!std::in_range<T>(u)) return false;
-      out = static_cast<T>(u);
-      return true;
-    }
-    if (v.is_number_integer()) {
-      auto i = v.get<int64_t>();
-      if (!std::in_range<T>(i)) return false;
-      out = static_cast<T>(i);
-      return true;
-    }
-    return false;
+    return v.is_integer_literal() && parse_number(v.number_text(), out);  // range-checked by from_chars
   }
 }
 
 template <typename T>
-void fill_from_json(const json& data, Tensor& t, const TensorContext& ctx) {
+void fill_from_json(const JsonValue& data, Tensor& t, const TensorContext& ctx) {
   T* p = t.data<T>();
   int64_t k = 0;
-  auto put = [&](const json& v) {
+  auto put = [&](const JsonValue& v) {
     if (!json_value_as(v, p[k]))
-      fail_tensor(ctx, "element {} of 'data' is {}, not of datatype {}", k, short_dump(v), kserve_datatype(t.dtype()));
+      fail_tensor(ctx, "element {} of 'data' is {}, not of datatype {}", k, v.brief(), kserve_datatype(t.dtype()));
     ++k;
   };
   for_each_leaf(data, put);
 }
 
-void fill_bools_from_json(const json& data, Tensor& t, const TensorContext& ctx) {
+void fill_bools_from_json(const JsonValue& data, Tensor& t, const TensorContext& ctx) {
   auto* p = t.data<uint8_t>();
   int64_t k = 0;
-  auto put = [&](const json& v) {
-    if (!v.is_boolean()) fail_tensor(ctx, "element {} of 'data' is {}, not true or false", k, short_dump(v));
-    p[k++] = v.get<bool>() ? 1 : 0;
+  auto put = [&](const JsonValue& v) {
+    if (!v.is_bool()) fail_tensor(ctx, "element {} of 'data' is {}, not true or false", k, v.brief());
+    p[k++] = v.as_bool() ? 1 : 0;
   };
   for_each_leaf(data, put);
 }
 
-void fill_strings_from_json(const json& data, Tensor& t, const TensorContext& ctx) {
+void fill_strings_from_json(const JsonValue& data, Tensor& t, const TensorContext& ctx) {
   auto* p = t.data<std::string>();
   int64_t k = 0;
-  auto put = [&](const json& v) {
-    if (!v.is_string()) fail_tensor(ctx, "element {} of 'data' is {}, not a string", k, short_dump(v));
-    p[k++] = v.get<std::string>();
+  auto put = [&](const JsonValue& v) {
+    if (!v.is_string()) fail_tensor(ctx, "element {} of 'data' is {}, not a string", k, v.brief());
+    p[k++] = v.string_value();
   };
   for_each_leaf(data, put);
 }
@@ -144,17 +135,17 @@ void check_supported(DType dtype, const TensorContext& ctx) {
 
 }  // namespace
 
-Shape shape_from_json(const json& shape, const TensorContext& ctx) {
-  if (!shape.is_array()) fail_tensor(ctx, "'shape' must be an array of non-negative integers, not {}", short_dump(shape));
+Shape shape_from_json(const JsonValue& shape, const TensorContext& ctx) {
+  if (!shape.is_array()) fail_tensor(ctx, "'shape' must be an array of non-negative integers, not {}", shape.brief());
   Shape s;
   s.reserve(shape.size());
-  for (const json& d : shape) {
-    if (!d.is_number_integer() || (!d.is_number_unsigned() && d.get<int64_t>() < 0))
-      fail_tensor(ctx, "'shape' must be an array of non-negative integers, not {}", short_dump(shape));
-    if (d.is_number_unsigned() && d.get<uint64_t>() > static_cast<uint64_t>(kMaxTensorElements))
-      fail_tensor(ctx, "shape dimension {} is too large", d.get<uint64_t>());
-    s.push_back(d.get<int64_t>());
-  }
+  shape.for_each([&](const JsonValue& d) {
+    int64_t v = -1;
+    if (!d.is_number() || !d.is_integer_literal() || !parse_number(d.number_text(), v) || v < 0)
+      fail_tensor(ctx, "'shape' must be an array of non-negative integers, not one holding {}", d.brief());
+    if (v > kMaxTensorElements) fail_tensor(ctx, "shape dimension {} is too large", v);
+    s.push_back(v);
+  });
   try {
     shape_numel(s);
   } catch (const hone::Error& e) {
@@ -163,9 +154,9 @@ Shape shape_from_json(const json& shape, const TensorContext& ctx) {
   return s;
 }
 
-Tensor tensor_from_json_data(const json& data, DType dtype, const Shape& shape, const TensorContext& ctx) {
+Tensor tensor_from_json_data(const JsonValue& data, DType dtype, const Shape& shape, const TensorContext& ctx) {
   check_supported(dtype, ctx);
-  if (!data.is_array()) fail_tensor(ctx, "'data' must be an array, not {}", short_dump(data));
+  if (!data.is_array()) fail_tensor(ctx, "'data' must be an array, not {}", data.brief());
   int64_t numel = shape_numel(shape);
   int64_t leaves = count_leaves(data, 0, std::max<int>(1, static_cast<int>(shape.size())), ctx);
   if (leaves != numel)
@@ -247,7 +238,7 @@ void append_json_data(std::string& out, const Tensor& t) {
       const auto* p = t.data<std::string>();
       for (int64_t i = 0; i < t.numel(); ++i) {
         if (i) out += ',';
-        out += nlohmann::json(p[i]).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+        out += nlohmann::json(p[i]).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);  // valid UTF-8
       }
       break;
     }

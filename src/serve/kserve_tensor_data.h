@@ -2,11 +2,11 @@
 // row-major) or the binary-tensor extension's bytes (little-endian, no padding; BOOL one byte 0/1; BYTES each element
 // a 4-byte little-endian length and its bytes). The building blocks of kserve_json.cc.
 #pragma once
-#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 
 #include "serve/inference_server.h"
+#include "serve/json_reader.h"
 
 namespace hone::serve {
 
@@ -19,12 +19,12 @@ struct TensorContext {
 };
 
 // Checks a JSON "shape" (non-negative integers, a sane element count). Throws ServeError(ctx.kind).
-Shape shape_from_json(const nlohmann::json& shape, const TensorContext& ctx);
+Shape shape_from_json(const JsonValue& shape, const TensorContext& ctx);
 
 // A tensor of `dtype` and `shape` from a JSON "data" array: its leaves must number shape's element count and each
 // must be a value of the datatype (numbers for FP*, integers in range for (U)INT*, booleans for BOOL, strings for
 // BYTES). Throws ServeError(ctx.kind) naming the first element that is wrong.
-Tensor tensor_from_json_data(const nlohmann::json& data, DType dtype, const Shape& shape, const TensorContext& ctx);
+Tensor tensor_from_json_data(const JsonValue& data, DType dtype, const Shape& shape, const TensorContext& ctx);
 // A tensor of `dtype` and `shape` from the binary-tensor extension's bytes, which must be exactly its size.
 Tensor tensor_from_binary(std::string_view bytes, DType dtype, const Shape& shape, const TensorContext& ctx);
 

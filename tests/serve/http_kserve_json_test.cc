@@ -200,7 +200,7 @@ TEST(KserveJson, RefusesBinaryDataThatDoesNotAddUp) {
   EXPECT_TRUE(contains(error_of(header + eight, header.size() + 100), "Inference-Header-Content-Length is"));
   EXPECT_TRUE(contains(error_of(header + eight.substr(0, 5), header.size()), "runs past the end"));
   EXPECT_TRUE(contains(error_of(header + eight + "xx", header.size()), "add up to 8"));
-  EXPECT_TRUE(contains(error_of(header + eight, std::nullopt), "no Inference-Header-Content-Length"));
+  EXPECT_TRUE(contains(error_of(header + eight, std::nullopt), "needs an Inference-Header-Content-Length header"));
   EXPECT_TRUE(contains(error_of(header, std::nullopt), "no Inference-Header-Content-Length"));
   std::string wrong = R"({"inputs":[{"name":"x","shape":[3],"datatype":"FP32","parameters":{"binary_data_size":8}}]})";
   EXPECT_TRUE(contains(error_of(wrong + eight, wrong.size()), "binary_data_size is 8 bytes but FP32 [3] takes 12"));
