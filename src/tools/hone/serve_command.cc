@@ -9,6 +9,7 @@
 #include <memory>
 #include <thread>
 
+#include "serve/grpc_frontend.h"
 #include "serve/http_frontend.h"
 #include "serve/inference_server.h"
 #include "tools/hone/commands.h"
@@ -101,8 +102,12 @@ int serve_models(const ServeOptions& o) {
   serve::HttpFrontend http(server, http_options);
   fmt::print("HTTP: http://{}:{} (KServe v2 REST: /v2/models/NAME/infer; Prometheus metrics: /metrics)\n", o.host,
              http.port());
-  // gRPC front end: GrpcFrontend (grpc_frontend.h) starts here unless o.no_grpc, on o.host:o.grpc_port, printing
-  // "gRPC: HOST:PORT (...)"; stop it beside `http` below.
+  std::unique_ptr<serve::GrpcFrontend> grpc;
+  if (!o.no_grpc) {
+    grpc = std::make_unique<serve::GrpcFrontend>(server, serve::GrpcOptions{.host = o.host, .port = o.grpc_port});
+    fmt::print("gRPC: {}:{} (KServe v2 inference.GRPCInferenceService: ModelInfer, metadata, health, repository)\n",
+               o.host, grpc->port());
+  }
   fmt::print("serving; SIGTERM or Ctrl-C drains and exits\n");
   std::fflush(stdout);
 
@@ -117,7 +122,12 @@ int serve_models(const ServeOptions& o) {
     fmt::print(stderr, "hone serve: {} again: exiting without draining\n", signal_name(again));
     _exit(1);
   }).detach();
+  // Both listeners close at once; each front end returns when the calls it had accepted are answered.
+  std::thread grpc_stopping([&grpc] {
+    if (grpc) grpc->stop();
+  });
   http.stop();     // the listener closes; each connection finishes the request it is serving
+  grpc_stopping.join();
   server.drain();  // whatever is still queued runs
   fmt::print("drained; exiting\n");
   std::fflush(stdout);
@@ -187,7 +197,8 @@ Command add_serve_command(CLI::App& root) {
   app->footer(
       "Endpoints (KServe v2): GET /v2/health/live, /v2/health/ready, /v2, /v2/models/NAME[/versions/V][/ready]; POST "
       "/v2/models/NAME[/versions/V]/infer with JSON or binary tensors (Inference-Header-Content-Length); POST "
-      "/v2/repository/index, /v2/repository/models/NAME/load|unload; GET /metrics (Prometheus).\n"
+      "/v2/repository/index, /v2/repository/models/NAME/load|unload; GET /metrics (Prometheus). gRPC (--grpc-port): "
+      "inference.GRPCInferenceService, the same calls (Triton's and KServe's gRPC clients work).\n"
       "Example: hone serve --model cnn=model.onnx --http-port 8000 &\n"
       "  curl -s localhost:8000/v2/models/cnn/infer -d '{\"inputs\":[{\"name\":\"input\",\"shape\":[1,4],"
       "\"datatype\":\"FP32\",\"data\":[1,2,3,4]}]}'\n"
