@@ -59,7 +59,12 @@ void DynamicBatcher::instance_loop(Session& session) {
     {
       std::unique_lock lock(mutex_);
       work_cv_.wait(lock, [&] { return (!queue_.empty() && !gathering_) || (stopping_ && queue_.empty()); });
-      if (queue_.empty()) return;  // stopping, and nothing left to do
+      if (queue_.empty()) {
+        // Stopping, and nothing left to do. Instances that drain()'s wake-up found waiting for a gatherer went back
+        // to sleep; wake them to see the empty queue too.
+        work_cv_.notify_all();
+        return;
+      }
       take_batch(lock, batch, expired);
       // Another instance may start on what this batch left behind.
       if (!queue_.empty()) work_cv_.notify_one();

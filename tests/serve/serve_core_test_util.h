@@ -49,12 +49,13 @@ class TempDir {
   std::filesystem::path path_;
 };
 
-// float32 input "x" of shape [batch_dim, 4] (batch_dim < 0: symbolic "batch").
-inline Model model_with(int64_t batch_dim, const std::vector<std::pair<std::string, std::string>>& outputs_by_op) {
+// float32 input "x" of shape [batch_dim, width] (batch_dim < 0: symbolic "batch"; width < 0: symbolic "width").
+inline Model model_with(int64_t batch_dim, const std::vector<std::pair<std::string, std::string>>& outputs_by_op,
+                        int64_t width = 4) {
   Model m;
   m.ir_version = 8;
   m.opset_import = {{"", 13}};
-  SymShape s = {batch_dim < 0 ? Dim::named("batch") : Dim(batch_dim), Dim(4)};
+  SymShape s = {batch_dim < 0 ? Dim::named("batch") : Dim(batch_dim), width < 0 ? Dim::named("width") : Dim(width)};
   m.graph.inputs.push_back({"x", TypeInfo::tensor(DType::Float32, s), ""});
   for (const auto& [name, op] : outputs_by_op) {
     Node n;
@@ -69,16 +70,16 @@ inline Model model_with(int64_t batch_dim, const std::vector<std::pair<std::stri
   return m;
 }
 
-// Two batch-major outputs: "relu" = Relu(x), "neg" = Neg(x).
-inline std::string write_two_output_model(const TempDir& dir) {
-  std::string path = dir / "two_outputs.onnx";
-  save_onnx_file(model_with(-1, {{"relu", "Relu"}, {"neg", "Neg"}}), path, true);
+// Two batch-major outputs: "relu" = Relu(x), "neg" = Neg(x). x: [batch, 4], or [batch, width] when `any_width`.
+inline std::string write_two_output_model(const TempDir& dir, bool any_width = false) {
+  std::string path = dir / (any_width ? "two_outputs_any_width.onnx" : "two_outputs.onnx");
+  save_onnx_file(model_with(-1, {{"relu", "Relu"}, {"neg", "Neg"}}, any_width ? -1 : 4), path, true);
   return path;
 }
-// One output that is not batch-major: the mean over the batch, shape [1, 4].
+// One output that is not batch-major: the mean over the batch, shape [1, width]; x: [batch, width].
 inline std::string write_batch_mean_model(const TempDir& dir) {
   std::string path = dir / "batch_mean.onnx";
-  save_onnx_file(model_with(-1, {{"mean", "ReduceMean"}}), path, true);
+  save_onnx_file(model_with(-1, {{"mean", "ReduceMean"}}, -1), path, true);
   return path;
 }
 // A fixed batch of 2 rows.
@@ -89,12 +90,17 @@ inline std::string write_fixed_batch_model(const TempDir& dir) {
 }
 
 // x of shape [rows, 4] with values distinct per row: row r holds (r + offset) * 10 + column - 20.
-inline Tensor rows_tensor(int64_t rows, int64_t offset) {
-  Tensor t(DType::Float32, {rows, 4});
+inline Tensor rows_tensor(int64_t rows, int64_t offset, int64_t width = 4) {
+  Tensor t(DType::Float32, {rows, width});
   for (int64_t r = 0; r < rows; ++r)
-    for (int64_t c = 0; c < 4; ++c) t.data<float>()[r * 4 + c] = static_cast<float>((r + offset) * 10 + c - 20);
+    for (int64_t c = 0; c < width; ++c)
+      t.data<float>()[r * width + c] = static_cast<float>((r + offset) * 10 + c - 20);
   return t;
 }
+
+// A request that keeps an instance busy for a few milliseconds (an any-width model on 2M floats), so that the
+// requests sent after it wait in the queue together.
+inline Tensor wide_tensor() { return Tensor(DType::Float32, {1, int64_t{1} << 21}); }
 
 inline InferRequest request_for(const std::string& model, std::string input, Tensor t) {
   InferRequest r;
@@ -113,6 +119,16 @@ ServeError error_of(F&& f) {
   }
   ADD_FAILURE() << "no ServeError thrown";
   return ServeError(ErrorKind::Internal, "");
+}
+
+// The value of the sample line that starts with `series` ("name{labels}"), or -1 when there is none.
+inline double sample_value(const std::string& text, const std::string& series) {
+  size_t at = 0;
+  while ((at = text.find(series + " ", at)) != std::string::npos) {
+    if (at == 0 || text[at - 1] == '\n') return std::stod(text.substr(at + series.size() + 1));
+    at += 1;
+  }
+  return -1;
 }
 
 inline bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
