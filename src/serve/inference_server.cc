@@ -123,12 +123,15 @@ std::vector<RepositoryEntry> InferenceServer::repository_index() const {
     for (const std::string& name : repository_model_names(impl_->options.repository)) {
       auto& versions = entries[name];
       try {
-        RepositoryModel m = read_repository_model(impl_->options.repository, name, impl_->options.defaults);
+        RepositoryModel m = read_repository_model(impl_->options.repository, name, impl_->options.defaults, true);
         for (const auto& [v, file] : m.model_files)
-          versions[v] = {name, std::to_string(v), "UNAVAILABLE", file.empty() ? "no model.onnx" : "not loaded"};
+          versions[v] = {name, std::to_string(v), "UNAVAILABLE",
+                         !m.config_error.empty() ? m.config_error : file.empty() ? "no model.onnx" : "not loaded"};
       } catch (const std::exception& e) {
         versions[0] = {name, "", "UNAVAILABLE", e.what()};
       }
+      if (versions.empty())
+        versions[0] = {name, "", "UNAVAILABLE", "no version folder (<name>/<positive integer>/model.onnx)"};
     }
   }
   {
@@ -165,6 +168,7 @@ void InferenceServer::load_model(const std::string& name) {
     // A broken config leaves the versions already loaded serving.
     throw ServeError(ErrorKind::InvalidArgument, fmt::format("model '{}' not loaded: {}", name, e.what()));
   }
+  for (const std::string& note : m.notes) serve_log(note);
   std::vector<int64_t> selected = m.selected_versions();
   Versions versions;
   std::map<int64_t, std::string> failures;

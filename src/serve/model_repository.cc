@@ -76,9 +76,8 @@ ParsedModelConfig parse_model_config(const std::string& text, const std::string&
   parser.AllowUnknownField(true);  // Triton's fields Hone does not use
   if (!parser.ParseFromString(text, &pb))
     fail("{}", errors.error.empty() ? fmt::format("{}: not a valid config.pbtxt", file) : errors.error);
-  for (const std::string& w : errors.warnings) serve_log(w);
-
   ParsedModelConfig out;
+  out.notes = errors.warnings;
   ModelConfig& c = out.config;
   c = defaults;
   HONE_CHECK(pb.name().empty() || pb.name() == model, "{}: name '{}' differs from the model's folder name '{}'",
@@ -119,7 +118,7 @@ ParsedModelConfig parse_model_config(const std::string& text, const std::string&
                  param.string_value());
       c.threads = static_cast<int>(t);
     } else {
-      serve_log(fmt::format("{}: parameter '{}' is not one Hone uses (ignored)", file, key));
+      out.notes.push_back(fmt::format("{}: parameter '{}' is not one Hone uses (ignored)", file, key));
     }
   }
   if (pb.has_version_policy()) {
@@ -169,8 +168,8 @@ std::vector<std::string> repository_model_names(const std::string& root) {
   return names;
 }
 
-RepositoryModel read_repository_model(const std::string& root, const std::string& name,
-                                      const ModelConfig& defaults) {
+RepositoryModel read_repository_model(const std::string& root, const std::string& name, const ModelConfig& defaults,
+                                      bool tolerate_bad_config) {
   if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos ||
       name.find('\0') != std::string::npos)
     throw ServeError(ErrorKind::NotFound, fmt::format("'{}' is not a model name of the repository", name));
@@ -185,19 +184,24 @@ RepositoryModel read_repository_model(const std::string& root, const std::string
   RepositoryModel m;
   m.name = name;
   const fs::path config_path = dir / "config.pbtxt";
+  m.parsed.config = defaults;
   if (fs::exists(config_path, ec)) {
     HONE_CHECK(inside(real_root, config_path), "{} leads outside the repository", config_path.string());
-    m.parsed = parse_model_config(read_file(config_path), config_path.string(), name, defaults);
-  } else {
-    m.parsed.config = defaults;
+    try {
+      m.parsed = parse_model_config(read_file(config_path), config_path.string(), name, defaults);
+    } catch (const Error& e) {
+      if (!tolerate_bad_config) throw;
+      m.config_error = e.what();
+    }
+    m.notes = m.parsed.notes;
   }
   for (const auto& entry : fs::directory_iterator(dir, ec)) {
     if (!entry.is_directory(ec)) continue;
     std::string folder = entry.path().filename().string();
     int64_t v = positive_int(folder);
     if (v < 0) {
-      serve_log(fmt::format("{}: folder '{}' is not a version (versions are positive integers; skipped)",
-                            dir.string(), folder));
+      m.notes.push_back(fmt::format("{}: folder '{}' is not a version (versions are positive integers; skipped)",
+                                    dir.string(), folder));
       continue;
     }
     HONE_CHECK(inside(real_root, entry.path()), "version folder {} leads outside the repository '{}'",

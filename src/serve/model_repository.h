@@ -27,6 +27,7 @@ struct VersionPolicy {
 struct ParsedModelConfig {
   ModelConfig config;
   VersionPolicy policy;
+  std::vector<std::string> notes;  // what was ignored (fields, parameters), for the log, each naming file and line
 };
 // Parses config.pbtxt text (protobuf text format). `file` names it in errors, which carry the line and column.
 // Throws hone::Error. Triton fields Hone does not use (input, output, optimization, ...) are parsed and ignored.
@@ -36,16 +37,19 @@ ParsedModelConfig parse_model_config(const std::string& text, const std::string&
 struct RepositoryModel {
   std::string name;
   ParsedModelConfig parsed;
+  std::string config_error;  // set instead of thrown when read_repository_model was asked to tolerate it
   std::map<int64_t, std::string> model_files;  // every version folder found -> its model.onnx ("" when missing)
+  std::vector<std::string> notes;               // skipped folders and the config's notes, for the log
   // The versions the policy selects among those with a model file, ascending.
   std::vector<int64_t> selected_versions() const;
 };
 
 // Model folder names in the repository, sorted. Throws hone::Error when `root` is not a readable folder.
 std::vector<std::string> repository_model_names(const std::string& root);
-// Reads one model's folder. Unknown name: ServeError(NotFound); bad config or a path escaping the repository:
-// hone::Error naming the file.
-RepositoryModel read_repository_model(const std::string& root, const std::string& name, const ModelConfig& defaults);
+// Reads one model's folder. Unknown name: ServeError(NotFound); a path escaping the repository: hone::Error naming
+// it; a bad config.pbtxt: hone::Error naming the file and line, or config_error when `tolerate_bad_config`.
+RepositoryModel read_repository_model(const std::string& root, const std::string& name, const ModelConfig& defaults,
+                                      bool tolerate_bad_config = false);
 
 // Writes a line to the server's log (stderr).
 void serve_log(const std::string& line);
