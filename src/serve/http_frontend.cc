@@ -288,6 +288,16 @@ HttpFrontend::HttpFrontend(InferenceServer& server, HttpOptions options)
   s.http.set_keep_alive_max_count(1000000000);
   s.http.set_tcp_nodelay(true);
   s.http.set_payload_max_length(server.options().max_request_bytes);
+  // Requests without a body are answered before cpp-httplib routes them: they skip its std::regex matching, and a
+  // POST with neither Content-Length nor Transfer-Encoding (curl -X POST) has an empty body (RFC 9112 6.3), which
+  // cpp-httplib 0.11 would refuse with a bare 400. Requests with a body take the routes below once it is read.
+  s.http.set_pre_routing_handler([&s](const httplib::Request& req, httplib::Response& res) {
+    bool bodyless = !req.has_header("Transfer-Encoding") &&
+                    (!req.has_header("Content-Length") || req.get_header_value("Content-Length") == "0");
+    if (!bodyless) return httplib::Server::HandlerResponse::Unhandled;
+    s.handle(req, res);
+    return httplib::Server::HandlerResponse::Handled;
+  });
   auto handler = [&s](const httplib::Request& req, httplib::Response& res) { s.handle(req, res); };
   s.http.Get(".*", handler);
   s.http.Post(".*", handler);

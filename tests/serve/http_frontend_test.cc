@@ -1,5 +1,10 @@
 // The HTTP front end beyond single requests: the repository extension (index, unload, load), /metrics, 128
 // concurrent keep-alive clients, and hone's own HTTP client (infer_client.h) in JSON and binary modes.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <filesystem>
 #include <thread>
@@ -24,6 +29,25 @@ void expect_close(const Tensor& got, const Tensor& want, const std::string& what
     double w = want.get_double(k);
     EXPECT_NEAR(got.get_double(k), w, 1e-4 * std::max(1.0, std::abs(w))) << what << " element " << k;
   }
+}
+
+// Sends `request` as is over a fresh TCP connection and returns everything the server answers until it closes.
+std::string raw_exchange(int port, const std::string& request) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    ::close(fd);
+    return "";
+  }
+  ::send(fd, request.data(), request.size(), 0);
+  std::string reply;
+  char buf[4096];
+  for (ssize_t n; (n = ::recv(fd, buf, sizeof(buf), 0)) > 0;) reply.append(buf, static_cast<size_t>(n));
+  ::close(fd);
+  return reply;
 }
 
 // A repository with the CNN as cnn/1/model.onnx.
@@ -67,6 +91,15 @@ TEST_F(HttpRepository, IndexUnloadAndLoad) {
   Tensor want = cnn_logits(x);
   for (int k = 0; k < 10; ++k)
     EXPECT_NEAR(json_of(r)["outputs"][0]["data"][k].get<double>(), want.get_double(k), 1e-4);
+
+  // A POST with no Content-Length at all (curl -X POST) has an empty body.
+  std::string reply = raw_exchange(frontend_->port(), "POST /v2/repository/models/cnn/unload HTTP/1.1\r\nHost: t\r\n"
+                                                      "Connection: close\r\n\r\n");
+  EXPECT_EQ(reply.rfind("HTTP/1.1 200", 0), 0u) << reply;
+  EXPECT_EQ(get("/v2/models/cnn/ready")->status, 400);
+  reply = raw_exchange(frontend_->port(), "POST /v2/repository/index HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(reply.rfind("HTTP/1.1 200", 0), 0u) << reply;
+  EXPECT_NE(reply.find("\"name\":\"cnn\""), std::string::npos) << reply;
 
   auto unknown = post("/v2/repository/models/resnet/load", "");
   EXPECT_EQ(unknown->status, 404) << unknown->body;
