@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <grpcpp/grpcpp.h>
 
+#include <atomic>
 #include <climits>
 #include <mutex>
 #include <thread>
@@ -59,7 +60,7 @@ class InferenceService final : public inference::GRPCInferenceService::CallbackS
   // Joins the threads that ran repository loads; called once the gRPC server has shut down.
   void join_workers() {
     std::lock_guard lock(workers_mutex_);
-    for (auto& t : workers_) t.join();
+    for (auto& w : workers_) w.thread.join();
     workers_.clear();
   }
 
@@ -164,13 +165,30 @@ class InferenceService final : public inference::GRPCInferenceService::CallbackS
   grpc::ServerUnaryReactor* in_worker(grpc::CallbackServerContext* ctx, Work work) {
     auto* reactor = ctx->DefaultReactor();
     std::lock_guard lock(workers_mutex_);
-    workers_.emplace_back([reactor, work = std::move(work)] { reactor->Finish(guarded(work)); });
+    // A finished thread keeps its stack until joined: join those of earlier loads so a long-lived server that loads
+    // and unloads models all day does not pile them up.
+    std::erase_if(workers_, [](Worker& w) {
+      if (!w.done->load()) return false;
+      w.thread.join();
+      return true;
+    });
+    auto done = std::make_shared<std::atomic<bool>>(false);
+    workers_.push_back({std::thread([reactor, done, work = std::move(work)] {
+                          grpc::Status status = guarded(work);
+                          done->store(true);  // joining it from now on waits at most for Finish to return
+                          reactor->Finish(status);
+                        }),
+                        done});
     return reactor;
   }
 
   InferenceServer& server_;
+  struct Worker {
+    std::thread thread;
+    std::shared_ptr<std::atomic<bool>> done;
+  };
   std::mutex workers_mutex_;
-  std::vector<std::thread> workers_;
+  std::vector<Worker> workers_;
 };
 
 }  // namespace
