@@ -58,7 +58,13 @@ void DynamicBatcher::instance_loop(Session& session) {
   for (;;) {
     {
       std::unique_lock lock(mutex_);
-      work_cv_.wait(lock, [&] { return (!queue_.empty() && !gathering_) || (stopping_ && queue_.empty()); });
+      auto has_work = [&] { return (!queue_.empty() && !gathering_) || (stopping_ && queue_.empty()); };
+      if (!has_work()) {
+        ++idle_;
+        if (gathering_) company_cv_.notify_one();  // an idle instance: the gatherer need not wait any longer
+        work_cv_.wait(lock, has_work);
+        --idle_;
+      }
       if (queue_.empty()) {
         // Stopping, and nothing left to do. Instances that drain()'s wake-up found waiting for a gatherer went back
         // to sleep; wake them to see the empty queue too.
@@ -125,7 +131,8 @@ void DynamicBatcher::take_batch(std::unique_lock<std::mutex>& lock,
       take(std::move(*it), now);
       it = queue_.erase(it);
     }
-    if (rows >= settings_.max_batch_size || stopping_ || !wait || now >= until) break;
+    // Waiting for company is worth it only while no other instance is free to run what arrives next.
+    if (rows >= settings_.max_batch_size || stopping_ || !wait || idle_ > 0 || now >= until) break;
     company_cv_.wait_until(lock, until);
   }
   gathering_ = false;

@@ -6,9 +6,10 @@
 // Only one instance gathers at a time (the others wait for it to finish), so concurrent arrivals join one batch
 // instead of being spread over instances in batches of one.
 //
-// The delay is spent only when company is likely: when no two requests have been outstanding together in the last
-// 100 ms (a lone client calling in a loop), a request runs at once, since waiting would add the whole delay to
-// every call for nothing.
+// The delay is spent only when it can pay off: not while another instance is idle (it could run the next arrivals
+// at once; the batch runs now), and not when no two requests have been outstanding together in the last 100 ms (a
+// lone client calling in a loop would wait the whole delay on every call for nothing). Under load the queue holds
+// enough requests to fill batches without waiting.
 #pragma once
 #include <atomic>
 #include <chrono>
@@ -83,6 +84,7 @@ class DynamicBatcher {
   std::condition_variable company_cv_;  // the gathering instance waits here for more requests
   std::deque<std::unique_ptr<QueuedRequest>> queue_;
   bool gathering_ = false;
+  int idle_ = 0;  // instances waiting for work (not counting the gatherer)
   bool stopping_ = false;
   std::atomic<int64_t> outstanding_{0};      // accepted, not answered
   Clock::time_point last_concurrent_{};      // last time two requests were outstanding together
