@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace hone::serve {
@@ -17,7 +18,6 @@ class JsonParser {
     parse_value(0);
     skip_space();
     if (p_ != end_) fail("unexpected text after the JSON value");
-    for (JsonValue& v : nodes_) v.nodes_ = nodes_.data();
   }
 
  private:
@@ -50,7 +50,8 @@ class JsonParser {
         uint32_t i = add(JsonValue::Kind::String);
         bool escaped = false;
         std::string_view s = parse_string(escaped);
-        nodes_[i].text_ = s;
+        nodes_[i].text_ = s.data();
+        nodes_[i].text_len_ = static_cast<uint32_t>(s.size());
         nodes_[i].text_escaped_ = escaped;
         return i;
       }
@@ -96,7 +97,8 @@ class JsonParser {
       if (!digits()) fail("expected a digit in the exponent");
     }
     uint32_t i = add(JsonValue::Kind::Number);
-    nodes_[i].text_ = std::string_view(start, static_cast<size_t>(p_ - start));
+    nodes_[i].text_ = start;
+    nodes_[i].text_len_ = static_cast<uint32_t>(p_ - start);
     nodes_[i].is_integer_ = integer;
     return i;
   }
@@ -173,12 +175,10 @@ class JsonParser {
         ++p_;
       }
       uint32_t child = parse_value(depth + 1);
-      nodes_[child].key_ = key;
+      nodes_[child].key_ = key.data();
+      nodes_[child].key_len_ = static_cast<uint32_t>(key.size());
       nodes_[child].key_escaped_ = key_escaped;
-      if (count == 0)
-        nodes_[self].first_ = child;
-      else
-        nodes_[last].next_ = child;
+      if (count > 0) nodes_[last].next_ = child - last;
       last = child;
       ++count;
       skip_space();
@@ -266,17 +266,24 @@ std::string unescape(std::string_view raw) {
 
 }  // namespace
 
-std::string JsonValue::string_value() const { return text_escaped_ ? unescape(text_) : std::string(text_); }
+std::string JsonValue::string_value() const {
+  std::string_view raw(text_, text_len_);
+  return text_escaped_ ? unescape(raw) : std::string(raw);
+}
 
-std::string JsonValue::key() const { return key_escaped_ ? unescape(key_) : std::string(key_); }
+std::string JsonValue::key() const {
+  std::string_view raw(key_, key_len_);
+  return key_escaped_ ? unescape(raw) : std::string(raw);
+}
 
 const JsonValue* JsonValue::find(std::string_view key) const {
-  if (kind_ != Kind::Object || count_ == 0) return nullptr;
-  for (uint32_t i = first_;; i = nodes_[i].next_) {
-    const JsonValue& v = nodes_[i];
-    if (v.key_escaped_ ? unescape(v.key_) == key : v.key_ == key) return &v;
-    if (v.next_ == 0) return nullptr;
-  }
+  if (kind_ != Kind::Object) return nullptr;
+  const JsonValue* found = nullptr;
+  for_each([&](const JsonValue& v) {
+    std::string_view raw(v.key_, v.key_len_);
+    if (!found && (v.key_escaped_ ? unescape(raw) == key : raw == key)) found = &v;
+  });
+  return found;
 }
 
 std::string JsonValue::brief() const {
@@ -284,15 +291,19 @@ std::string JsonValue::brief() const {
     case Kind::Null: return "null";
     case Kind::False: return "false";
     case Kind::True: return "true";
-    case Kind::Number: return std::string(text_.substr(0, 40));
-    case Kind::String: return "\"" + std::string(text_.substr(0, 30)) + (text_.size() > 30 ? "...\"" : "\"");
+    case Kind::Number: return std::string(text_, std::min<uint32_t>(text_len_, 40));
+    case Kind::String:
+      return "\"" + std::string(text_, std::min<uint32_t>(text_len_, 30)) + (text_len_ > 30 ? "...\"" : "\"");
     case Kind::Array: return count_ ? "[...]" : "[]";
     case Kind::Object: return count_ ? "{...}" : "{}";
   }
   return "?";
 }
 
+static_assert(sizeof(JsonValue) <= 40, "a value's size bounds how much memory a request body costs");
+
 JsonDocument JsonDocument::parse(std::string_view text, int max_depth) {
+  if (text.size() >= (size_t{1} << 32)) throw JsonSyntaxError("JSON text of 4 GiB or more");  // 32-bit lengths
   JsonDocument doc;
   JsonParser(text, max_depth, doc.nodes_).parse_document();
   return doc;

@@ -196,6 +196,10 @@ Tensor tensor_from_binary(std::string_view bytes, DType dtype, const Shape& shap
       for (auto& b : t.span<uint8_t>()) b = b != 0;
     return t;
   }
+  // Each BYTES element takes at least its 4-byte length: refuse a shape the bytes cannot hold before allocating it.
+  if (static_cast<uint64_t>(numel) > bytes.size() / 4)
+    fail_tensor(ctx, "binary_data_size is {} bytes, too few for {} BYTES elements (4 bytes of length each at least)",
+                bytes.size(), numel);
   Tensor t(dtype, shape);
   auto* p = t.data<std::string>();
   size_t at = 0;

@@ -210,6 +210,9 @@ TEST(KserveJson, RefusesBinaryDataThatDoesNotAddUp) {
   std::string strings = R"({"inputs":[{"name":"s","shape":[1],"datatype":"BYTES","parameters":{"binary_data_size":6}}]})";
   std::string claim("\x09\x00\x00\x00xy", 6);  // says 9 bytes, has 2
   EXPECT_TRUE(contains(error_of(strings + claim, strings.size()), "claims 9 bytes"));
+  // A shape of billions of strings with a few bytes of data is refused before anything is allocated for it.
+  std::string huge = R"({"inputs":[{"name":"s","shape":[17179869184],"datatype":"BYTES","parameters":{"binary_data_size":6}}]})";
+  EXPECT_TRUE(contains(error_of(huge + claim, huge.size()), "too few for 17179869184 BYTES elements"));
 }
 
 TEST(KserveJson, MetadataAndErrorsRoundTrip) {
