@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <future>
 #include <filesystem>
 #include <thread>
 
@@ -217,6 +218,53 @@ TEST_F(HttpFrontendTest, HoneHttpClientInJsonAndBinary) {
   EXPECT_THROW(nowhere->model_metadata("cnn", ""), hone::Error);
   EXPECT_THROW(make_http_client("ftp://x"), hone::Error);
   EXPECT_THROW(make_http_client("host:99999"), hone::Error);
+}
+
+}  // namespace
+}  // namespace hone::serve::testing
+
+namespace hone::serve::testing {
+namespace {
+
+// A request's "timeout" parameter (microseconds, as Triton's) bounds its wait in the queue: behind a slow request on
+// the only instance, a request allowed 1 ms is refused with 503 while the slow one completes.
+class HttpQueueTimeout : public HttpServerTest {
+ protected:
+  void configure(ServerOptions& options) override { options.max_request_bytes = 16 << 20; }
+  void add_models() override { server_->add_model("slow", write_slow_model(dir_.path())); }
+  httplib::Result post_halves(httplib::Client& client, int64_t timeout_us) {
+    json header = {{"inputs", json::array({{{"name", "x"}, {"shape", {1, 1024, 1024}}, {"datatype", "FP32"},
+                                            {"parameters", {{"binary_data_size", 4 << 20}}}}})}};
+    if (timeout_us > 0) header["parameters"] = {{"timeout", timeout_us}};
+    std::string text = header.dump();
+    std::vector<float> halves(1 << 20, 0.5f);
+    return client.Post("/v2/models/slow/infer", {{"Inference-Header-Content-Length", std::to_string(text.size())}},
+                       text + std::string(reinterpret_cast<const char*>(halves.data()), 4 << 20),
+                       "application/octet-stream");
+  }
+};
+
+TEST_F(HttpQueueTimeout, ARequestThatWaitsPastItsTimeoutIs503) {
+  auto slow = std::async(std::launch::async, [&] {
+    httplib::Client client("127.0.0.1", frontend_->port());
+    client.set_read_timeout(60);
+    return post_halves(client, 0);
+  });
+  bool running = false;  // the slow request has left the queue for the instance
+  for (int i = 0; i < 2000 && !running; ++i) {
+    std::string m = get("/metrics")->body;
+    running = m.find("hone_inflight_requests{model=\"slow\",version=\"1\"} 1") != std::string::npos &&
+              m.find("hone_queue_length{model=\"slow\",version=\"1\"} 0") != std::string::npos;
+    if (!running) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_TRUE(running);
+  auto late = post_halves(*client_, 1000);
+  ASSERT_TRUE(late);
+  EXPECT_EQ(late->status, 503) << late->body;
+  EXPECT_FALSE(json_of(late)["error"].get<std::string>().empty());
+  auto done = slow.get();
+  ASSERT_TRUE(done);
+  EXPECT_EQ(done->status, 200) << done->body.substr(0, 300);
 }
 
 }  // namespace

@@ -86,40 +86,6 @@ class ServeProcess {
   bool exited_ = false;
 };
 
-// A model slow enough (about 2 x 40 x 1024^3 FLOP, a few tenths of a second on one core) to signal the server
-// while it runs: x float32 [1, 1024, 1024] through 40 MatMuls with the identity, then the mean, [1, 1, 1].
-std::string write_slow_model(const fs::path& dir) {
-  constexpr int64_t n = 1024;
-  Model m;
-  m.ir_version = 8;
-  m.opset_import = {{"", 13}};
-  m.graph.inputs.push_back({"x", TypeInfo::tensor(DType::Float32, SymShape{Dim(1), Dim(n), Dim(n)}), ""});
-  Tensor identity(DType::Float32, {n, n});
-  for (int64_t i = 0; i < n; ++i) identity.data<float>()[i * n + i] = 1.f;
-  m.graph.initializers["identity"] = identity;
-  std::string prev = "x";
-  for (int k = 0; k < 40; ++k) {
-    Node mm;
-    mm.name = "matmul_" + std::to_string(k);
-    mm.op_type = "MatMul";
-    mm.inputs = {prev, "identity"};
-    mm.outputs = {"y" + std::to_string(k)};
-    m.graph.nodes.push_back(mm);
-    prev = mm.outputs[0];
-  }
-  Node mean;
-  mean.name = "mean";
-  mean.op_type = "ReduceMean";
-  mean.inputs = {prev};
-  mean.outputs = {"mean"};
-  mean.attributes = {Attribute::of_ints("axes", {1, 2}), Attribute::of_int("keepdims", 1)};
-  m.graph.nodes.push_back(mean);
-  m.graph.outputs.push_back({"mean", TypeInfo::tensor(DType::Float32), ""});
-  std::string path = (dir / "slow.onnx").string();
-  save_onnx_file(m, path, true);
-  return path;
-}
-
 TEST(HttpServeCli, SigtermFinishesTheRequestInFlightAndExitsZero) {
   HONE_REQUIRE_CLI_BINARY();
   TempDir dir;
