@@ -66,45 +66,6 @@ bool fuses_into_conv(const Node& n, const std::string& cur, const PassContext& c
   return true;
 }
 
-// A constant scalar's value, or NaN.
-double scalar_value(const PassContext& ctx, const std::string& name) {
-  const Tensor* t = name.empty() ? nullptr : ctx.constant(name);
-  return t && t->numel() == 1 && is_float(t->dtype()) ? t->get_double(0) : std::nan("");
-}
-
-// fuse_conv's decomposed HardSwish, x * Clip(x + 3, 0, 6) / 6 with x = `cur`: its result (and in `inner` the values
-// it computes on the way), or "".
-std::string decomposed_hardswish(const Graph& g, const GraphUses& uses, const PassContext& ctx, const std::string& cur,
-                                 std::vector<std::string>* inner) {
-  const std::vector<int>& cs = uses.consumers(cur);
-  if (cs.size() != 2 || uses.uses(cur) != 2 || uses.is_graph_output(cur)) return "";
-  const Node *add = nullptr, *mul = nullptr;
-  for (int c : cs) {
-    const Node& n = g.nodes[static_cast<size_t>(c)];
-    if (!onnx_op(n) || n.inputs.size() != 2) return "";
-    if (n.op_type == "Add") add = &n;
-    else if (n.op_type == "Mul") mul = &n;
-  }
-  if (!add || !mul || scalar_value(ctx, add->inputs[0] == cur ? add->inputs[1] : add->inputs[0]) != 3.0) return "";
-  int ci = uses.sole_consumer(add->outputs[0]);
-  if (ci < 0) return "";
-  const Node& clip = g.nodes[static_cast<size_t>(ci)];
-  if (!onnx_op(clip) || clip.op_type != "Clip" || clip.outputs.empty()) return "";
-  double lo = clip.has_attr("min") ? clip.attr_float("min", 0) : scalar_value(ctx, clip.inputs.size() > 1 ? clip.inputs[1] : "");
-  double hi = clip.has_attr("max") ? clip.attr_float("max", 0) : scalar_value(ctx, clip.inputs.size() > 2 ? clip.inputs[2] : "");
-  if (lo != 0.0 || hi != 6.0) return "";
-  int mi = uses.sole_consumer(clip.outputs[0]);
-  if (mi < 0 || &g.nodes[static_cast<size_t>(mi)] != mul) return "";
-  int di = uses.sole_consumer(mul->outputs[0]);
-  if (di < 0) return "";
-  const Node& div = g.nodes[static_cast<size_t>(di)];
-  if (!onnx_op(div) || div.inputs.size() != 2 || div.inputs[0] != mul->outputs[0] || div.outputs.empty()) return "";
-  double k = scalar_value(ctx, div.inputs[1]);
-  if (!((div.op_type == "Div" && k == 6.0) || (div.op_type == "Mul" && std::fabs(k - 1.0 / 6.0) < 1e-7))) return "";
-  *inner = {cur, add->outputs[0], clip.outputs[0], mul->outputs[0]};
-  return div.outputs[0];
-}
-
 // Values left unrounded because a fused kernel computes their whole chain: the outputs of a Conv and of the fusable
 // ops after it (each the sole reader of the previous value), up to the chain's last; the output of a MatMul of a
 // rank-2 input and constant weights read only by an Add (one Gemm).
@@ -118,11 +79,10 @@ std::unordered_set<std::string> fused_intermediates(const Graph& g, const PassCo
       bool residual_taken = false;
       for (;;) {
         if (uses.is_graph_output(cur)) break;
-        std::vector<std::string> inner;
-        std::string hardswish = decomposed_hardswish(g, uses, ctx, cur, &inner);
-        if (!hardswish.empty()) {
-          out.insert(inner.begin(), inner.end());
-          cur = hardswish;
+        DecomposedHardSwish hardswish;
+        if (match_decomposed_hardswish(g, uses, ctx, cur, nullptr, &hardswish)) {
+          out.insert(hardswish.inner.begin(), hardswish.inner.end());
+          cur = hardswish.out;
           continue;
         }
         int c = uses.sole_consumer(cur);
