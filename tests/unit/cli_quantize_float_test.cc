@@ -39,6 +39,9 @@ TEST_F(CliQuantizeFloat, Float16FileAndReport) {
   CliResult r = run_hone({"quantize", cnn_, "-o", path("cnn_fp16.onnx"), "--dtype", "fp16"});
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_TRUE(contains(r.out, "converted to float16")) << r.out;
+  // No calibration data: activation ranges unchecked, said loudly with what to do.
+  EXPECT_TRUE(contains(r.err, "WARNING")) << r.err;
+  EXPECT_TRUE(contains(r.err, "--calibration DATA")) << r.err;
   Model m = load_onnx_file(path("cnn_fp16.onnx"));
   EXPECT_EQ(m.graph.inputs[0].type.elem, DType::Float32);
   EXPECT_EQ(m.graph.outputs[0].type.elem, DType::Float32);
@@ -58,6 +61,9 @@ TEST_F(CliQuantizeFloat, BFloat16JsonAndFidelity) {
   EXPECT_EQ(j["opset_after"], 22);  // bfloat16 Conv needs opset 22
   EXPECT_EQ(j["calibration_samples"], 64);
   EXPECT_EQ(j["kept_float32"].size(), 0u);
+  EXPECT_TRUE(j["ranges_checked"].get<bool>());
+  EXPECT_LE(j["output_error"].get<double>(), 1e-2);  // checked on the calibration data (--max-output-error 0.01)
+  EXPECT_DOUBLE_EQ(j["low_precision_share"].get<double>(), 1.0);
   EXPECT_GT(j["converted_nodes"].get<int>(), 0);
   EXPECT_LT(j["size_after"].get<double>(), j["size_before"].get<double>());
   Model m = load_onnx_file(path("cnn_bf16.onnx"));

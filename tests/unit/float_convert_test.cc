@@ -312,6 +312,91 @@ TEST(FloatConvert, CalibrationKeepsOverflowingNodesFloat32) {
   EXPECT_TRUE(b16r.kept.empty());
 }
 
+// y = ((x + 1000) - 1000) * 2 + 0.5 with x in [-1, 1): in bfloat16, x + 1000 rounds to a multiple of 4, so the Add
+// and the Sub (which reads that sum) must stay float32; the Mul and the last Add need not.
+Model cancelling_model() {
+  Builder b;
+  std::string x = b.input("x", {4, 16});
+  std::string y = b.op("Add", {x, b.constant(scalar_tensor(DType::Float32, 1000.f))}, {}, "shift");
+  y = b.op("Sub", {y, b.constant(scalar_tensor(DType::Float32, 1000.f))}, {}, "unshift");
+  y = b.op("Mul", {y, b.constant(scalar_tensor(DType::Float32, 2.f))}, {}, "twice");
+  y = b.op("Add", {y, b.constant(scalar_tensor(DType::Float32, 0.5f))}, {}, "offset");
+  b.output(y);
+  return b.m;
+}
+
+TEST(FloatConvert, AccuracyAwareKeepsTheSensitiveNodesFloat32) {
+  Model fp32 = cancelling_model();
+  TensorDataset calib(uniform({8, 16}, -1, 1, 21));
+  Tensor in = uniform({4, 16}, -1, 1, 22);
+  Tensor ref = run(fp32, in)[0];
+  // Range-only conversion: nothing leaves bfloat16's range, and the result is off by far more than 1e-2.
+  Model plain = fp32;
+  FloatConvertReport pr = convert_float_precision(plain, {.target = DType::BFloat16, .max_output_error = 0}, &calib);
+  EXPECT_TRUE(pr.kept.empty());
+  EXPECT_TRUE(std::isnan(pr.output_error));
+  EXPECT_GT(compare(ref, run(plain, in)[0]).relative(), 0.05);
+  // Accuracy-aware (the default with data): the Add and Sub stay float32, the rest is bfloat16, and it holds.
+  Model m = fp32;
+  FloatConvertReport r = convert_float_precision(m, {.target = DType::BFloat16}, &calib);
+  ASSERT_TRUE(r.search.has_value());
+  EXPECT_TRUE(r.search->met);
+  EXPECT_GT(r.search->quantized, 0.05);  // the first conversion's error
+  EXPECT_LE(r.output_error, 1e-2);
+  EXPECT_TRUE(kept(r, "shift", "kept for accuracy")) << r.kept.size();
+  EXPECT_TRUE(kept(r, "unshift", "kept for accuracy"));
+  EXPECT_FALSE(kept(r, "twice"));
+  EXPECT_FALSE(kept(r, "offset"));
+  ASSERT_EQ(r.search->steps.size(), 2u);
+  EXPECT_LT(r.search->steps.back().after, r.search->steps.front().before);
+  EXPECT_LE(compare(ref, run(m, in)[0]).relative(), 1e-2);
+  EXPECT_LE(compare(ref, run(m, in, true)[0]).relative(), 1e-2);
+  // float16 (11 bits) holds x + 1000 to 0.5: also too coarse, the same two nodes stay.
+  Model h = fp32;
+  FloatConvertReport hr = convert_float_precision(h, {.target = DType::Float16}, &calib);
+  EXPECT_TRUE(kept(hr, "shift") && kept(hr, "unshift"));
+  EXPECT_LE(compare(ref, run(h, in)[0]).relative(), 1e-2);
+}
+
+TEST(FloatConvert, AccuracyAwareSkipsTheSearchWhenTheInputRoundingAloneMissesIt) {
+  // A target tighter than rounding the input to bfloat16 allows (2^-9 relative): no search, a warning, the
+  // range-only model.
+  Model m = cancelling_model();
+  TensorDataset calib(uniform({8, 16}, -1, 1, 23));
+  FloatConvertReport r =
+      convert_float_precision(m, {.target = DType::BFloat16, .max_output_error = 1e-5}, &calib);
+  EXPECT_FALSE(r.search.has_value());
+  EXPECT_GT(r.output_error_floor, 1e-5);
+  EXPECT_GT(r.output_error, 1e-5);
+  ASSERT_EQ(r.warnings.size(), 1u);
+  EXPECT_NE(r.warnings[0].find("rounding the input alone"), std::string::npos) << r.warnings[0];
+  EXPECT_TRUE(r.kept.empty());
+}
+
+TEST(FloatConvert, WithoutCalibrationFloat16WarnsThatRangesWereNotChecked) {
+  Model m = cancelling_model();
+  FloatConvertReport r = convert_float_precision(m, {.target = DType::Float16}, nullptr);
+  EXPECT_FALSE(r.ranges_checked);
+  ASSERT_EQ(r.warnings.size(), 1u);
+  EXPECT_NE(r.warnings[0].find("--calibration"), std::string::npos) << r.warnings[0];
+  Model b = cancelling_model();  // bfloat16 has float32's range: nothing to warn about
+  EXPECT_TRUE(convert_float_precision(b, {.target = DType::BFloat16}, nullptr).warnings.empty());
+  TensorDataset calib(uniform({8, 16}, -1, 1, 24));
+  Model c = cancelling_model();
+  FloatConvertReport cr = convert_float_precision(c, {.target = DType::Float16}, &calib);
+  EXPECT_TRUE(cr.ranges_checked);
+  EXPECT_TRUE(cr.warnings.empty());
+}
+
+TEST(FloatConvert, ReportsTheShareOfWorkInTheTargetType) {
+  Model m = small_cnn();
+  FloatConvertReport r = convert_float_precision(m, {.target = DType::Float16, .exclude_nodes = {"conv1"}}, nullptr);
+  // conv1: 2 x 8 x 8 x 8 outputs x 27 MACs; conv2: 2 x 16 x 8 x 8 x 8; fc: 2 x 10 x 16 (x 2 FLOPs each).
+  EXPECT_GT(r.flops, 2 * (2 * 8 * 64 * 27 + 2 * 16 * 64 * 8 + 2 * 10 * 16));
+  EXPECT_LT(r.low_precision_flops, r.flops - 2 * 2 * 8 * 64 * 27);
+  EXPECT_GT(r.low_precision_flops, 2 * (2 * 16 * 64 * 8 + 2 * 10 * 16));
+}
+
 TEST(FloatConvert, ConstantsTheTypeCannotHold) {
   Builder b;
   std::string x = b.input("x", {3, 5});

@@ -88,76 +88,119 @@ class SqnrMetric {
 
 }  // namespace
 
-SearchResult search_keep_float(const Model& fp32, const QuantizeConfig& config,
-                               const std::map<std::string, Range>* ranges, const AccuracyGoal& goal,
-                               const ObserveOptions& run, const ChannelMeans* means) {
+SearchResult search_keep_set(const KeepSearchProblem& problem) {
   SearchResult r;
-  ObserveOptions quiet = run;
-  std::function<double(const Model&)> metric;
-  std::unique_ptr<SqnrMetric> sqnr;
-  if (goal.kind == AccuracyGoal::Kind::MaxAccuracyDrop) {
-    HONE_CHECK(goal.eval && goal.labels, "--max-accuracy-drop needs evaluation data and labels");
-    r.metric = "top1";
-    metric = [&](const Model& m) { return top1_accuracy(m, *goal.eval, *goal.labels, quiet); };
-    quiet.label = "fp32 accuracy";
-    r.fp32 = metric(fp32);
-    ++r.evaluations;
-    r.target = r.fp32 - goal.value / 100;
-  } else {
-    HONE_CHECK(goal.calibration, "--min-sqnr needs calibration data");
-    r.metric = "sqnr_db";
-    sqnr = std::make_unique<SqnrMetric>(fp32, *goal.calibration, quiet);
-    metric = [&](const Model& m) { return (*sqnr)(m); };
-    r.fp32 = std::numeric_limits<double>::infinity();
-    r.target = goal.value;
-  }
-  // Small tolerance on accuracy: a fraction of one sample, so that float noise in the target never decides.
-  auto meets = [&](double v) { return v >= r.target - 1e-12; };
-  auto build = [&](const std::set<std::string>& keep) {
-    QuantPlan plan = plan_quantization(fp32, config, keep, config.mode == QuantMode::Static ? ranges : nullptr);
-    return write_quantized(fp32, plan, config, means).model;
+  r.target = problem.target;
+  // Small tolerance: a fraction of one sample (accuracy) or of a rounding step, so that float noise never decides.
+  auto meets = [&](double v) {
+    return problem.lower_is_better ? v <= r.target * (1 + 1e-12) : v >= r.target - 1e-12;
   };
-  QuantPlan full = plan_quantization(fp32, config, {}, config.mode == QuantMode::Static ? ranges : nullptr);
-  std::map<std::string, std::string> op_of;
-  for (const Node& n : fp32.graph.nodes) op_of[n.name] = n.op_type;
-
-  quiet.label = "quantized model";
-  r.quantized = metric(build({}));
+  auto gain = [&](double v, double base) {
+    double g = problem.lower_is_better ? base - v : v - base;
+    return std::isnan(g) ? -std::numeric_limits<double>::infinity() : g;  // inf - inf: no measurable gain
+  };
+  auto op_of = [&](const std::string& node) {
+    auto it = problem.op_of.find(node);
+    return it == problem.op_of.end() ? std::string() : it->second;
+  };
+  r.quantized = problem.evaluate({}, "quantized model");
   ++r.evaluations;
   r.final_metric = r.quantized;
   if (meets(r.quantized)) {
     r.met = true;
     return r;
   }
-  const size_t layers = full.compute.size();
+  const size_t layers = problem.candidates.size();
   for (size_t i = 0; i < layers; ++i) {
-    const std::string& node = full.compute[i];
-    quiet.label = fmt::format("sensitivity {}/{}", i + 1, layers);
-    double v = metric(build({node}));
+    const std::string& node = problem.candidates[i];
+    std::set<std::string> keep = {node};
+    if (problem.only_one) {
+      keep = std::set<std::string>(problem.candidates.begin(), problem.candidates.end());
+      keep.erase(node);
+    }
+    double v = problem.evaluate(keep, fmt::format("sensitivity {}/{}", i + 1, layers));
     ++r.evaluations;
-    r.sensitivity.push_back({node, op_of[node], v, v - r.quantized});
+    // Only-one: how much this node alone makes the metric worse than with every candidate kept (the ideal).
+    double g = gain(v, r.quantized);
+    if (problem.only_one) g = std::isnan(v) ? 0.0 : problem.lower_is_better ? v : -v;
+    r.sensitivity.push_back({node, op_of(node), v, g});
   }
   std::stable_sort(r.sensitivity.begin(), r.sensitivity.end(),
-                   [](const LayerSensitivity& a, const LayerSensitivity& b) { return a.gain > b.gain; });
-  double current = r.quantized;
+                   [&](const LayerSensitivity& a, const LayerSensitivity& b) {
+                     if (a.gain != b.gain || !problem.cost) return a.gain > b.gain;
+                     return problem.cost(a.node) < problem.cost(b.node);
+                   });
+  double current = r.quantized, best = r.quantized;
+  int stale = 0;
   // Keeping every layer float would "meet" any target: that is no quantized model, so the search stops one short.
   for (size_t i = 0; i + 1 < r.sensitivity.size(); ++i) {
     const LayerSensitivity& s = r.sensitivity[i];
-    r.keep_float.insert(s.node);
-    double v = s.metric;  // the first step is the sensitivity run itself
-    if (i > 0) {
-      quiet.label = fmt::format("keeping {} layers float", r.keep_float.size());
-      v = metric(build(r.keep_float));
+    std::set<std::string> next = r.keep_float;
+    next.insert(s.node);
+    if (problem.may_keep && !problem.may_keep(next)) continue;  // over the budget: the cheaper ones may still fit
+    r.keep_float = std::move(next);
+    double v = s.metric;  // the first step is the sensitivity run itself (all-but-one)
+    if (i > 0 || problem.only_one) {
+      v = problem.evaluate(r.keep_float, fmt::format("keeping {} layers", r.keep_float.size()));
       ++r.evaluations;
     }
     r.steps.push_back({s.node, s.op, current, v});
     current = v;
+    if (gain(v, best) > 0) {
+      best = v;
+      stale = 0;
+    } else if (problem.patience > 0 && ++stale >= problem.patience) {
+      break;
+    }
     if (meets(v)) {
       r.met = true;
       break;
     }
   }
   r.final_metric = current;
+  return r;
+}
+
+SearchResult search_keep_float(const Model& fp32, const QuantizeConfig& config,
+                               const std::map<std::string, Range>* ranges, const AccuracyGoal& goal,
+                               const ObserveOptions& run, const ChannelMeans* means) {
+  ObserveOptions quiet = run;
+  std::function<double(const Model&)> metric;
+  std::unique_ptr<SqnrMetric> sqnr;
+  std::string name;
+  double fp32_metric = 0, target = 0;
+  if (goal.kind == AccuracyGoal::Kind::MaxAccuracyDrop) {
+    HONE_CHECK(goal.eval && goal.labels, "--max-accuracy-drop needs evaluation data and labels");
+    name = "top1";
+    metric = [&](const Model& m) { return top1_accuracy(m, *goal.eval, *goal.labels, quiet); };
+    quiet.label = "fp32 accuracy";
+    fp32_metric = metric(fp32);
+    target = fp32_metric - goal.value / 100;
+  } else {
+    HONE_CHECK(goal.calibration, "--min-sqnr needs calibration data");
+    name = "sqnr_db";
+    sqnr = std::make_unique<SqnrMetric>(fp32, *goal.calibration, quiet);
+    metric = [&](const Model& m) { return (*sqnr)(m); };
+    fp32_metric = std::numeric_limits<double>::infinity();
+    target = goal.value;
+  }
+  auto build = [&](const std::set<std::string>& keep) {
+    QuantPlan plan = plan_quantization(fp32, config, keep, config.mode == QuantMode::Static ? ranges : nullptr);
+    return write_quantized(fp32, plan, config, means).model;
+  };
+  KeepSearchProblem problem;
+  problem.candidates = plan_quantization(fp32, config, {}, config.mode == QuantMode::Static ? ranges : nullptr).compute;
+  for (const Node& n : fp32.graph.nodes) problem.op_of[n.name] = n.op_type;
+  problem.target = target;
+  problem.evaluate = [&](const std::set<std::string>& keep, const std::string& label) {
+    quiet.label = label == "quantized model" || label.starts_with("sensitivity") ? label
+                                                                                 : label + " float";
+    return metric(build(keep));
+  };
+  SearchResult r = search_keep_set(problem);
+  r.metric = name;
+  r.fp32 = fp32_metric;
+  if (goal.kind == AccuracyGoal::Kind::MaxAccuracyDrop) ++r.evaluations;  // the fp32 model's accuracy
   return r;
 }
 

@@ -8,6 +8,7 @@
 // time would only estimate. Layers are then kept float, most sensitive first, until the target holds; every step
 // is measured, and the report names each layer kept and the metric before and after it.
 #pragma once
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -36,7 +37,7 @@ struct AccuracyGoal {
 struct LayerSensitivity {
   std::string node, op;
   double metric = 0;  // the metric with every other layer quantized and this one float
-  double gain = 0;    // metric - the fully quantized model's
+  double gain = 0;    // how much better than the fully quantized model's (metric - it, or it - metric when lower is better)
 };
 
 struct SearchStep {
@@ -56,6 +57,30 @@ struct SearchResult {
   bool met = false;
   int evaluations = 0;  // models run over the data
 };
+
+// The search itself, for any kind of lowered model (int8 layers, float16/bfloat16 nodes): `evaluate(keep)` builds the
+// model with the nodes in `keep` left in higher precision and returns its metric (`label` names the run for a progress
+// bar). Every candidate's sensitivity is measured all-but-one; then candidates are kept, most sensitive first, until
+// the metric meets `target` (>= it, or <= it with lower_is_better). `may_keep(keep)` (may be empty) says whether a
+// keep set is still allowed (a budget on how much may stay in higher precision): the search stops before one that is
+// not. Keeping every candidate would meet any target and lower nothing, so the search stops one short. Fills every
+// field of the result but `metric` and `fp32`.
+struct KeepSearchProblem {
+  std::vector<std::string> candidates;  // graph order
+  std::map<std::string, std::string> op_of;  // node -> op type, for the report
+  std::function<double(const std::set<std::string>& keep, const std::string& label)> evaluate;
+  double target = 0;
+  bool lower_is_better = false;
+  std::function<bool(const std::set<std::string>& keep)> may_keep;
+  // Sensitivity measured "only this one lowered" (every other candidate kept) instead of all-but-one: for metrics
+  // where many small errors add up (float16/bfloat16 rounding), keeping any single node changes little, while its
+  // own error is what keeping it removes. The gain is then how much worse than keeping them all.
+  bool only_one = false;
+  std::function<double(const std::string&)> cost;  // ties in sensitivity: the cheaper to keep first (may be empty)
+  // Stop after this many steps in a row that did not improve on the best metric so far (0: never).
+  int patience = 0;
+};
+SearchResult search_keep_set(const KeepSearchProblem& problem);
 
 // Searches which layers to keep float. `ranges`: calibrated ranges (static mode; null otherwise). Does not throw
 // when the target cannot be met with at least one layer quantized: `met` says so (keep_float then holds every layer

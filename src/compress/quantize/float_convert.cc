@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "bench/cost_model.h"
 #include "compress/quantize/opset22.h"
 #include "hone/hone.h"
 #include "ops/infer_graph.h"
@@ -132,13 +133,8 @@ std::string constant_problem(const Tensor& t, DType target, double limit) {
   return "";
 }
 
-struct ValueRange {
-  double max_abs = 0;
-  bool nonfinite = false;
-};
-
 // Runs the float32 model over the data with every float value exposed; the largest |value| of each.
-std::unordered_map<std::string, ValueRange> observe_ranges(const Model& m, const GraphTypes& types,
+std::unordered_map<std::string, ObservedRange> observe_ranges(const Model& m, const GraphTypes& types,
                                                            const data::Dataset& d, const FloatConvertOptions& opt,
                                                            FloatConvertReport& report) {
   if (m.graph.inputs.size() != 1)
@@ -158,13 +154,13 @@ std::unordered_map<std::string, ValueRange> observe_ranges(const Model& m, const
   Session s(std::move(probe), {.threads = opt.threads});
   const ValueInfo& input = m.graph.inputs[0];
   data::InputBatcher batcher(d, input, opt.calibration_batch);
-  std::unordered_map<std::string, ValueRange> ranges;
+  std::unordered_map<std::string, ObservedRange> ranges;
   auto observe = [&](const std::string& name, const Tensor& t, int64_t count, int64_t batch) {
     if (t.dtype() != DType::Float32) return;
     int64_t n = t.numel();
     // A fixed batch padded with zero samples: only the real rows count.
     if (count < batch && t.rank() >= 1 && t.dim(0) == batch) n = n / batch * count;
-    ValueRange& r = ranges[name];
+    ObservedRange& r = ranges[name];
     const float* p = t.data<float>();
     for (int64_t i = 0; i < n; ++i) {
       if (!std::isfinite(p[i])) r.nonfinite = true;
@@ -216,12 +212,26 @@ class Converter {
     io.opset = [&](const std::string& d) { return d.empty() || d == "ai.onnx" ? opset : m_.opset(d); };
     io.fold_constants = false;
     io.throw_on_unsupported = false;
-    types_ = infer_graph(g_, io, {});
-    if (calibration) ranges_ = observe_ranges(m_, types_, *calibration, opt_, report_);
+    std::unordered_map<std::string, TypeInfo> input_types;
+    std::vector<int64_t> shape = opt_.input_shape;
+    if (shape.empty() && calibration && !g_.inputs.empty()) {
+      data::InputBatcher batcher(*calibration, g_.inputs[0], opt_.calibration_batch);
+      shape = batcher.batch(0).shape();
+    }
+    if (!shape.empty() && !g_.inputs.empty())
+      input_types[g_.inputs[0].name] = TypeInfo::tensor(g_.inputs[0].type.elem, to_sym_shape(shape));
+    report_.input_shape = shape;
+    types_ = infer_graph(g_, io, input_types);
+    if (opt_.observed) ranges_ = *opt_.observed;
+    else if (calibration) ranges_ = observe_ranges(m_, types_, *calibration, opt_, report_);
+    const bool calibrated = calibration != nullptr || opt_.observed != nullptr;
+    report_.ranges_checked = calibrated;
+    report_.observed = ranges_;
     collect_outer_reads();
     find_unsafe_values();
     plans_.resize(g_.nodes.size());
-    for (size_t i = 0; i < g_.nodes.size(); ++i) plans_[i] = plan_node(i, opset, calibration != nullptr);
+    for (size_t i = 0; i < g_.nodes.size(); ++i) plans_[i] = plan_node(i, opset, calibrated);
+    keep_constants_of_float32_readers();
     rewrite();
   }
 
@@ -272,6 +282,31 @@ class Converter {
           std::string why = constant_problem(*t, target_, limit_);
           if (!why.empty()) unsafe_[n.outputs[0]] = fmt::format("constant '{}' {}", n.outputs[0], why);
         }
+  }
+
+  // A Constant node (how some exporters, PaddleOCR's among them, store every weight) whose readers all stay float32
+  // stays float32 too, as an initializer does: converting it would only round the weights a kept node reads.
+  void keep_constants_of_float32_readers() {
+    std::unordered_map<std::string, std::vector<size_t>> readers;
+    for (size_t i = 0; i < g_.nodes.size(); ++i)
+      for (const std::string& v : g_.nodes[i].inputs) readers[v].push_back(i);
+    std::unordered_set<std::string> graph_outputs;
+    for (const ValueInfo& v : g_.outputs) graph_outputs.insert(v.name);
+    for (size_t i = 0; i < g_.nodes.size(); ++i) {
+      const Node& n = g_.nodes[i];
+      NodePlan& p = plans_[i];
+      if (n.op_type != "Constant" || !p.convert || n.outputs.size() != 1 || graph_outputs.count(n.outputs[0]) ||
+          overridable_.count(n.outputs[0]) || must_stay_f32_named_.count(n.outputs[0]))
+        continue;
+      auto it = readers.find(n.outputs[0]);
+      if (it == readers.end()) continue;
+      bool all_float32 = true;
+      for (size_t r : it->second) all_float32 = all_float32 && plans_[r].touches_float && !plans_[r].convert;
+      if (!all_float32) continue;
+      p.convert = false;
+      p.reason = "its readers all stay float32";
+      std::fill(p.outputs_target.begin(), p.outputs_target.end(), false);
+    }
   }
 
   NodePlan plan_node(size_t index, int64_t opset, bool calibrated) {
@@ -434,13 +469,24 @@ class Converter {
       nodes.push_back(make_cast(src, out, want));
       return casts[key] = out;
     };
+    TypeLookup type_of = [&](const std::string& v) -> const TypeInfo* {
+      auto it = types_.types.find(v);
+      return it == types_.types.end() ? nullptr : &it->second;
+    };
     for (size_t i = 0; i < g_.nodes.size(); ++i) {
       Node n = std::move(g_.nodes[i]);
       const NodePlan& p = plans_[i];
       if (p.touches_float) {
         ++report_.float_nodes;
-        if (p.convert) ++report_.converted_nodes;
-        else report_.kept.push_back({node_label(n, i), n.op_type, p.reason});
+        int64_t flops = node_cost(n, type_of).flops;
+        report_.flops += flops;
+        if (p.convert) {
+          ++report_.converted_nodes;
+          report_.low_precision_flops += flops;
+          report_.converted.push_back(node_label(n, i));
+        } else {
+          report_.kept.push_back({node_label(n, i), n.op_type, p.reason});
+        }
       }
       for (size_t k = 0; k < n.inputs.size(); ++k) {
         const std::string& v = n.inputs[k];
@@ -511,7 +557,7 @@ class Converter {
   DType target_;
   double limit_;
   GraphTypes types_;
-  std::unordered_map<std::string, ValueRange> ranges_;
+  std::unordered_map<std::string, ObservedRange> ranges_;
   std::unordered_map<std::string, std::string> unsafe_;  // value -> why
   // Values of float32 nodes that read a constant the type rounds to 0: they can pass it on (max(x, 1e-10)), so
   // their readers stay float32 too.
@@ -541,8 +587,8 @@ double float_type_max(DType t) {
   fail("float_type_max: {} is not float16 or bfloat16", dtype_name(t));
 }
 
-FloatConvertReport convert_float_precision(Model& m, const FloatConvertOptions& options,
-                                           const data::Dataset* calibration) {
+FloatConvertReport convert_float_by_range(Model& m, const FloatConvertOptions& options,
+                                          const data::Dataset* calibration) {
   if (options.target != DType::Float16 && options.target != DType::BFloat16)
     fail("float conversion targets float16 or bfloat16, not {}", dtype_name(options.target));
   if (!(options.range_fraction > 0 && options.range_fraction <= 1))
@@ -574,6 +620,11 @@ FloatConvertReport convert_float_precision(Model& m, const FloatConvertOptions& 
          report.kept.empty() ? std::string() : ", e.g. " + report.kept.front().node + ": " + report.kept.front().reason);
   verify_graph(out.graph);
   report.initializer_bytes_after = initializer_bytes(out.graph);
+  if (!report.ranges_checked && options.target == DType::Float16)
+    report.warnings.push_back(
+        "activation ranges were not checked (no calibration data): float16 holds values up to 65504 only, and a "
+        "value past it becomes inf (then NaN) at run time. Give --calibration DATA (a few representative inputs) so "
+        "that float32 is kept where the values leave float16's range, or convert to bf16 (float32's range)");
   m = std::move(out);
   return report;
 }

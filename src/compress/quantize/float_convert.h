@@ -20,15 +20,26 @@
 // in float32, inserting its own Casts); it has almost no bfloat16 kernels, so bfloat16 files (opset 22) do not load
 // there. Hone runs both (passes/lower_low_precision.h says how).
 #pragma once
+#include <cmath>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
+#include "compress/quantize/accuracy_search.h"
 #include "data/dataset.h"
 #include "ir/graph.h"
 
 namespace hone {
+
+// Largest |value| of a float value over calibration data, and whether any value was inf/NaN.
+struct ObservedRange {
+  double max_abs = 0;
+  bool nonfinite = false;
+};
+using ObservedRanges = std::unordered_map<std::string, ObservedRange>;
 
 struct FloatConvertOptions {
   DType target = DType::Float16;  // Float16 or BFloat16
@@ -44,6 +55,22 @@ struct FloatConvertOptions {
   int threads = 0;                // for the calibration runs; 0: all cores
   // Called after each calibration batch with (samples done, samples in all); may be empty.
   std::function<void(int64_t, int64_t)> progress;
+  // Accuracy-aware conversion (float_accuracy.cc), with calibration data only: the converted model's output error on
+  // it (per output, the largest |output - float32 output| over every sample relative to the largest |float32 output|;
+  // the worst output counts) must stay within this. When it does not, each converted node's sensitivity is measured
+  // (the model with every node converted but that one) and the most sensitive are kept float32 until it holds.
+  // <= 0: not checked.
+  double max_output_error = 1e-2;
+  // The search keeps no node whose keeping would leave less than this share of the model's floating-point work
+  // (FLOPs, bench/cost_model.h) in the target type, and none whose keeping does not lower the error: past that a
+  // "float16 model" would be a float32 one. The report then says the target was missed.
+  double min_low_precision_share = 0.5;
+  // Ranges measured before on the calibration data (a previous conversion's report): no calibration run then.
+  const ObservedRanges* observed = nullptr;
+  // The first input's shape for the report's FLOPs when the model's is symbolic (set from the calibration data's
+  // first batch when there is some); empty: the model's own.
+  std::vector<int64_t> input_shape;
+  bool progress_bar = false;  // the accuracy search's progress bar on stderr (terminals only)
 };
 
 struct FloatConvertReport {
@@ -65,7 +92,28 @@ struct FloatConvertReport {
   int64_t calibration_samples = 0;          // 0: no calibration data
   double max_abs_seen = 0;                  // largest |value| of any float value over the calibration data
   std::vector<std::string> nonfinite_values;  // values already inf/NaN in the float32 model on the data
+  ObservedRanges observed;                    // per float value, over the calibration data (empty without it)
+  std::vector<int64_t> input_shape;           // the first input's shape the FLOPs were counted at (empty: declared)
+  // Activation ranges were checked (calibration data); false: only the constants were, and a float16 model may
+  // overflow to inf on real inputs (`warnings` says so).
+  bool ranges_checked = false;
+  std::vector<std::string> warnings;  // for the user, one sentence each
+  std::vector<std::string> converted;  // names of the converted nodes (unnamed: "Op (node N)"), graph order
+  // Floating-point work (bench/cost_model.h FLOPs at the model's input shapes; unknown shapes count 0) of every float
+  // node, and of those converted: their ratio is the share of the work done in the target type.
+  int64_t flops = 0, low_precision_flops = 0;
+  // Accuracy-aware conversion (FloatConvertOptions::max_output_error): NaN when not checked.
+  double output_error = std::nan("");      // of the model written
+  double output_error_target = std::nan("");
+  // The float32 model's output error with only its input rounded to the type: how sensitive it is to that rounding
+  // (float_accuracy.cc); NaN when not measured (the first conversion met the target).
+  double output_error_floor = std::nan("");
+  std::optional<quant::SearchResult> search;  // when the first conversion missed the target: what was kept and why
 };
+
+// One conversion by the ranges alone (no output error check): what convert_float_precision starts from.
+FloatConvertReport convert_float_by_range(Model& m, const FloatConvertOptions& options,
+                                          const data::Dataset* calibration);
 
 // Converts `m` in place (on an error it is left unchanged). `calibration` may be null. Throws hone::Error for a
 // target other than float16/bfloat16, a model without float32 values to convert, or calibration data that does not

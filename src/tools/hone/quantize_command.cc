@@ -33,6 +33,7 @@ struct QuantizeCliOptions {
   bool per_channel = false, symmetric = false, asymmetric = false;
   std::vector<std::string> exclude;
   double max_accuracy_drop = -1, min_sqnr = NAN;
+  double max_output_error = 1e-2;  // fp16 / bf16 with calibration data; 0: not checked
   bool report = false, json = false, force = false, list_nodes = false, no_bias_correction = false;
   int bias_passes = 0;  // empirical bias correction: passes over the calibration data (0: off)
   std::string weight_clip = "max";
@@ -99,6 +100,8 @@ int convert_float(const QuantizeCliOptions& o) {
   fo.target = o.dtype == "fp16" ? DType::Float16 : DType::BFloat16;
   fo.threads = o.threads;
   fo.calibration_batch = o.data.batch;
+  fo.max_output_error = o.max_output_error;
+  fo.progress_bar = !o.json;
   for (const std::string& e : o.exclude) {
     bool is_node = false;
     for (const Node& n : m.graph.nodes) is_node = is_node || n.name == e;
@@ -114,19 +117,50 @@ int convert_float(const QuantizeCliOptions& o) {
   save_onnx_file(m, o.out, o.force);
   Sizes s = file_sizes(o);
   const char* type = fo.target == DType::Float16 ? "float16" : "bfloat16";
+  for (const std::string& w : r.warnings) fmt::print(stderr, "hone quantize: WARNING: {}\n", w);
+  const double share = r.flops > 0 ? static_cast<double>(r.low_precision_flops) / static_cast<double>(r.flops) : NAN;
   if (o.json) {
     json kept = json::array();
     for (const auto& k : r.kept) kept.push_back({{"node", k.node}, {"op", k.op_type}, {"reason", k.reason}});
     json j = {{"model", o.model}, {"output", o.out}, {"dtype", o.dtype}, {"converted_nodes", r.converted_nodes},
               {"float_nodes", r.float_nodes}, {"kept_float32", kept}, {"casts_added", r.casts_added},
               {"opset_before", r.opset_before}, {"opset_after", r.opset_after},
-              {"calibration_samples", r.calibration_samples}, {"size_before", s.before}, {"size_after", s.after}};
+              {"calibration_samples", r.calibration_samples}, {"size_before", s.before}, {"size_after", s.after},
+              {"ranges_checked", r.ranges_checked}, {"warnings", r.warnings}, {"flops", r.flops},
+              {"low_precision_flops", r.low_precision_flops}, {"low_precision_share", number_or_null(share)},
+              {"output_error", number_or_null(r.output_error)},
+              {"output_error_target", number_or_null(r.output_error_target)},
+              {"output_error_floor", number_or_null(r.output_error_floor)}};
+    if (r.search) {
+      json steps = json::array();
+      for (const auto& st : r.search->steps)
+        steps.push_back({{"node", st.node}, {"op", st.op}, {"before", number_or_null(st.before)},
+                         {"after", number_or_null(st.after)}});
+      j["accuracy_search"] = {{"met", r.search->met}, {"first_output_error", number_or_null(r.search->quantized)},
+                              {"steps", steps}, {"evaluations", r.search->evaluations}};
+    }
     fmt::print("{}\n", j.dump(2));
     return 0;
   }
   fmt::print("converted to {}: {} of {} float nodes; {} Casts added; opset {} -> {}\n", type, r.converted_nodes,
              r.float_nodes, r.casts_added, r.opset_before, r.opset_after);
   if (!r.opset_note.empty()) fmt::print("note: {}\n", r.opset_note);
+  if (r.flops > 0)
+    fmt::print("work in {}: {:.1f}% of {:.3g} GFLOP (the rest stays float32)\n", type, share * 100,
+               static_cast<double>(r.flops) * 1e-9);
+  if (r.search) {
+    fmt::print("output error vs float32 on the calibration data: {:.3g} after the range check; the {} nodes most "
+               "sensitive kept float32 (sensitivity: each node alone converted; {} models run):\n",
+               r.search->quantized, r.search->steps.size(), r.search->evaluations);
+    for (const auto& st : r.search->steps)
+      fmt::print("  {} ({}): {:.3g} -> {:.3g}\n", st.node, st.op, st.before, st.after);
+  }
+  if (!std::isnan(r.output_error))
+    fmt::print("output error vs float32 on the calibration data: {:.3g} (target {:.3g}: {}{})\n", r.output_error,
+               r.output_error_target, r.output_error <= r.output_error_target ? "met" : "MISSED",
+               std::isnan(r.output_error_floor)
+                   ? std::string()
+                   : fmt::format("; the float32 model with only its input rounded: {:.3g}", r.output_error_floor));
   if (!r.kept.empty()) {
     fmt::print("kept float32 ({}):\n", r.kept.size());
     for (const auto& k : r.kept) fmt::print("  {} ({}): {}\n", k.node, k.op_type, k.reason);
@@ -476,6 +510,12 @@ Command add_quantize_command(CLI::App& root) {
                                "Keep layers float until the outputs' SQNR vs fp32 on the calibration data is >= DB")
                    ->type_name("DB");
   drop->excludes(sqnr);
+  app->add_option("--max-output-error", o->max_output_error,
+                  "fp16 / bf16 with --calibration: the largest |output - fp32 output| over the data, relative to the "
+                  "largest |fp32 output|, allowed (default 0.01); when the conversion misses it, the most sensitive "
+                  "nodes stay float32 until it holds. 0: not checked")
+      ->check(CLI::NonNegativeNumber)
+      ->type_name("R");
   app->add_option("--eval-data", o->eval_data, "Labelled evaluation data for --max-accuracy-drop")->type_name("DATA");
   app->add_option("--labels", o->labels, "Labels of --eval-data (.npy or IDX)")->type_name("LABELS");
   app->add_option("--eval-limit", o->eval_limit, "Use only the first N samples of --eval-data (--limit applies to "
