@@ -10,6 +10,15 @@
 // at once; the batch runs now), and not when no two requests have been outstanding together in the last 100 ms (a
 // lone client calling in a loop would wait the whole delay on every call for nothing). Under load the queue holds
 // enough requests to fill batches without waiting.
+//
+// Several Sessions in one process: each instance thread is its own OpenMP master, with its own team of workers and
+// its own thread-count setting (Session sets it per calling thread), so instances never share or resize each other's
+// teams. Nothing is pinned: runtime/thread_placement.cc only spreads one team's threads apart for a moment and
+// restores their masks, so the scheduler stays free to place the instances' teams; it does not know of the other
+// instances' teams, which is why instances x threads should not exceed the cores (the default threads per instance is
+// cores / instances). Idle teams spin only briefly (the hone program sets GOMP_SPINCOUNT, tools/hone/main.cc), so an
+// idle instance does not hold a core another one needs. Pinning each instance to its own cores was not done: on a
+// machine shared with other work it stalls an instance whose cores are busy while other cores idle.
 #pragma once
 #include <atomic>
 #include <chrono>

@@ -274,9 +274,10 @@ void InferenceServer::infer_async(InferRequest request, std::function<void(Resul
     for (int attempt = 0; attempt < 3; ++attempt) {
       std::shared_ptr<ServedModel> m = impl_->find(request.model, request.version);
       std::unique_ptr<QueuedRequest> q = m->validate(std::move(request));
-      q->done = done;
+      q->done = std::move(done);
       if (m->batcher().submit(q)) return;
       request = std::move(q->request);
+      done = std::move(q->done);
       impl_->check_not_draining("request refused");
     }
     throw ServeError(ErrorKind::Unavailable, fmt::format("model '{}' is being unloaded", model));

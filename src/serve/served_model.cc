@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include "serve/model_repository.h"
+
 namespace hone::serve {
 
 namespace {
@@ -74,6 +76,13 @@ ServedModel::ServedModel(std::string name, std::string version, const std::strin
   batching_ = config.max_batch_size > 1 && !input_infos_.empty();
   for (const ValueInfo& v : input_infos_)
     if (!v.type.shape || v.type.shape->empty() || v.type.shape->front().known()) batching_ = false;
+  // An output declared with a fixed first dim (or none) cannot be cut back into rows: batching would only fail.
+  for (const ValueInfo& v : s.outputs())
+    if (batching_ && v.type.shape && (v.type.shape->empty() || v.type.shape->front().known())) {
+      batching_ = false;
+      serve_log(fmt::format("model '{}' version {}: output '{}' has shape {}, not batch-major: dynamic batching off",
+                            name_, version_, v.name, shape_text(metadata_shape(v.type))));
+    }
 
   BatcherSettings b;
   b.model = name_;

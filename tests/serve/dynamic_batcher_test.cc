@@ -176,6 +176,28 @@ TEST(DynamicBatcher, NonBatchMajorOutputsAreAnInternalErrorThatSaysWhatToDo) {
   }
 }
 
+TEST(DynamicBatcher, OutputsDeclaredNotBatchMajorTurnBatchingOff) {
+  TempDir dir;
+  Model m = model_with(-1, {{"mean", "ReduceMean"}});
+  m.graph.outputs[0].type = TypeInfo::tensor(DType::Float32, SymShape{Dim(1), Dim(4)});
+  std::string path = dir / "declared_mean.onnx";
+  save_onnx_file(m, path, true);
+  InferenceServer server(batching(3, 20'000));
+  server.add_model("mean", path);
+  Results results(4);
+  server.infer_async(request_for("mean", "x", rows_tensor(1, 9)), results.slot(3));
+  for (int i = 0; i < 3; ++i)
+    server.infer_async(request_for("mean", "x", rows_tensor(1, i)), results.slot(static_cast<size_t>(i)));
+  // A request of several rows is the model's business then, not refused for max_batch_size.
+  EXPECT_EQ(server.infer(request_for("mean", "x", rows_tensor(5, 0))).outputs[0].tensor.dim(0), 1);
+  server.drain();
+  for (int i = 0; i < 3; ++i) {  // each ran alone: its own row is the mean
+    const Tensor& got = results.response(static_cast<size_t>(i)).outputs[0].tensor;
+    Tensor x = rows_tensor(1, i);
+    for (int64_t k = 0; k < 4; ++k) EXPECT_EQ(got.data<float>()[k], x.data<float>()[k]);
+  }
+}
+
 TEST(DynamicBatcher, AFullQueueRefusesWithUnavailable) {
   TempDir dir;
   ServerOptions options = batching(1, 0);
