@@ -111,7 +111,9 @@ ParsedModelConfig parse_model_config(const std::string& text, const std::string&
         c.max_queue = checked_int(q.max_queue_size(), file, "max_queue_size");
     }
   }
-  for (const auto& [key, param] : pb.parameters()) {
+  for (const auto& entry : pb.parameters()) {
+    const std::string& key = entry.key();
+    const config::ModelParameter& param = entry.value();
     if (key == "threads") {
       int64_t t = positive_int(param.string_value());
       HONE_CHECK(t > 0 && t <= 1024, "{}: parameters \"threads\" must be a positive integer, not '{}'", file,
