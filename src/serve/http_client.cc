@@ -33,7 +33,8 @@ HostPort parse_url(const std::string& url) {
   HostPort hp;
   size_t colon = rest.rfind(':');
   if (colon == std::string_view::npos || rest.find('/') != std::string_view::npos) {
-    if (rest.empty() || rest.find('/') != std::string_view::npos) fail("'{}' is not a server URL (http://HOST:PORT)", url);
+    if (rest.empty() || rest.find('/') != std::string_view::npos)
+      fail("'{}' is not a server URL (http://HOST:PORT)", url);
     hp.host = std::string(rest);
     return hp;
   }

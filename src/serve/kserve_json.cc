@@ -126,7 +126,8 @@ std::pair<std::string_view, std::string_view> split_body(std::string_view body, 
 
 void check_binary_used(std::string_view binary, size_t used, ErrorKind kind, std::string_view role) {
   if (used != binary.size())
-    fail_as(kind, "{} bytes of binary data follow the JSON header but the {}s' binary_data_size parameters add up to {}",
+    fail_as(kind,
+            "{} bytes of binary data follow the JSON header but the {}s' binary_data_size parameters add up to {}",
             binary.size(), role, used);
 }
 

@@ -104,7 +104,8 @@ TEST(JsonReader, RefusesWhatJsonDoesNotAllowSayingWhere) {
 }
 
 // Random single-byte edits of valid documents (ASCII only, no NUL: nlohmann also checks UTF-8, which this reader
-// leaves to the consumer, and stops at NUL; numbers past double's range are left out too): both readers must agree on every one, and on the trees they accept.
+// leaves to the consumer, and stops at NUL; numbers past double's range are left out too): both readers must agree
+// on every one, and on the trees they accept.
 TEST(JsonReader, AgreesWithNlohmannOnMutatedDocuments) {
   std::mt19937 rng(7);
   const std::string alphabet = "{}[]:,\" \\/-+.0123456789eEtrufalsn\tabu";

@@ -135,7 +135,8 @@ TEST(KserveJson, EveryDatatypeRoundTripsThroughRequestsAndResponsesInBothForms) 
 }
 
 TEST(KserveJson, ResponsesAreTheJsonTheSpecificationDescribes) {
-  InferResponse resp{"cnn", "1", "", {{"logits", sample(DType::Float32, {1, 3})}, {"nan", Tensor(DType::Float32, {1})}}};
+  InferResponse resp{"cnn", "1", "",
+                     {{"logits", sample(DType::Float32, {1, 3})}, {"nan", Tensor(DType::Float32, {1})}}};
   resp.outputs[1].tensor.data<float>()[0] = std::nanf("");
   OutputEncoding enc;
   enc.per_output = {{"logits", true}};
@@ -169,7 +170,8 @@ TEST(KserveJson, RefusesMalformedRequestsNamingTheProblem) {
                        "unknown datatype 'FP33'"));
   EXPECT_TRUE(contains(error_of(R"({"inputs": [{"name": "x", "shape": [1, -2], "datatype": "FP32", "data": [1]}]})"),
                        "non-negative integers"));
-  EXPECT_TRUE(contains(error_of(R"({"inputs": [{"name": "x", "shape": [2, 2], "datatype": "FP32", "data": [1, 2, 3]}]})"),
+  EXPECT_TRUE(contains(error_of(R"({"inputs": [{"name": "x", "shape": [2, 2], "datatype": "FP32",
+                                    "data": [1, 2, 3]}]})"),
                        "holds 3 elements but shape [2,2] needs 4"));
   EXPECT_TRUE(contains(error_of(R"({"inputs": [{"name": "x", "shape": [2], "datatype": "FP32", "data": [1, "a"]}]})"),
                        "element 1 of 'data' is \"a\", not of datatype FP32"));
@@ -182,7 +184,8 @@ TEST(KserveJson, RefusesMalformedRequestsNamingTheProblem) {
   EXPECT_TRUE(contains(error_of(R"({"inputs": [{"name": "x", "shape": [2], "datatype": "FP32", "data": [[[1, 2]]]}]})"),
                        "nested deeper"));
   // A leaf beside a nested array counts as one element: [1, [2, 3]] holds 3, not 2.
-  EXPECT_TRUE(contains(error_of(R"({"inputs": [{"name": "x", "shape": [2, 2], "datatype": "FP32", "data": [1, [2, 3]]}]})"),
+  EXPECT_TRUE(contains(error_of(R"({"inputs": [{"name": "x", "shape": [2, 2], "datatype": "FP32",
+                                    "data": [1, [2, 3]]}]})"),
                        "holds 3 elements"));
   EXPECT_TRUE(contains(error_of(R"({"inputs": [{"name": "x", "shape": [1], "datatype": "FP32"}]})"),
                        "neither 'data' nor a binary_data_size"));
@@ -207,11 +210,13 @@ TEST(KserveJson, RefusesBinaryDataThatDoesNotAddUp) {
   std::string both =
       R"({"inputs":[{"name":"x","shape":[2],"datatype":"FP32","data":[1,2],"parameters":{"binary_data_size":8}}]})";
   EXPECT_TRUE(contains(error_of(both + eight, both.size()), "both 'data' and a binary_data_size"));
-  std::string strings = R"({"inputs":[{"name":"s","shape":[1],"datatype":"BYTES","parameters":{"binary_data_size":6}}]})";
+  std::string strings =
+      R"({"inputs":[{"name":"s","shape":[1],"datatype":"BYTES","parameters":{"binary_data_size":6}}]})";
   std::string claim("\x09\x00\x00\x00xy", 6);  // says 9 bytes, has 2
   EXPECT_TRUE(contains(error_of(strings + claim, strings.size()), "claims 9 bytes"));
   // A shape of billions of strings with a few bytes of data is refused before anything is allocated for it.
-  std::string huge = R"({"inputs":[{"name":"s","shape":[17179869184],"datatype":"BYTES","parameters":{"binary_data_size":6}}]})";
+  std::string huge =
+      R"({"inputs":[{"name":"s","shape":[17179869184],"datatype":"BYTES","parameters":{"binary_data_size":6}}]})";
   EXPECT_TRUE(contains(error_of(huge + claim, huge.size()), "too few for 17179869184 BYTES elements"));
 }
 

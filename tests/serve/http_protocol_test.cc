@@ -206,8 +206,9 @@ TEST_F(HttpProtocol, EveryDatatypeOfTheDtypesModelInJsonAndBinary) {
     bytes.append(static_cast<const char*>(t.raw()), t.nbytes());
   }
   std::string header = json{{"inputs", header_inputs}, {"parameters", {{"binary_data_output", true}}}}.dump();
-  auto rb = client_->Post("/v2/models/dtypes/infer", {{"Inference-Header-Content-Length", std::to_string(header.size())}},
-                          header + bytes, "application/octet-stream");
+  auto rb = client_->Post("/v2/models/dtypes/infer",
+                          {{"Inference-Header-Content-Length", std::to_string(header.size())}}, header + bytes,
+                          "application/octet-stream");
   ASSERT_EQ(rb->status, 200) << rb->body.substr(0, 300);
   size_t at = std::stoul(rb->get_header_value("Inference-Header-Content-Length"));
   json jb = json::parse(rb->body.substr(0, at));

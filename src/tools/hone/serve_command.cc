@@ -54,8 +54,9 @@ std::string tensor_list(const std::vector<serve::TensorMetadata>& ts) {
 
 void print_model(const serve::InferenceServer& server, const std::string& name, const std::string& source) {
   serve::ModelMetadata m = server.model_metadata(name, "");
-  fmt::print("model '{}' version {} ready{}: inputs {}; outputs {}\n", name, m.versions.empty() ? "?" : m.versions.back(),
-             source.empty() ? "" : " (" + source + ")", tensor_list(m.inputs), tensor_list(m.outputs));
+  fmt::print("model '{}' version {} ready{}: inputs {}; outputs {}\n", name,
+             m.versions.empty() ? "?" : m.versions.back(), source.empty() ? "" : " (" + source + ")",
+             tensor_list(m.inputs), tensor_list(m.outputs));
 }
 
 const char* signal_name(int sig) { return sig == SIGTERM ? "SIGTERM" : sig == SIGINT ? "SIGINT" : "a signal"; }
