@@ -353,19 +353,55 @@ void TensorObserver::add(const Tensor& t) {
   const int64_t channels = t.dim(axis);
   int64_t inner = 1;
   for (int k = axis + 1; k < t.rank(); ++k) inner *= t.dim(k);
-  if (channel_sum_.empty()) channel_sum_.assign(static_cast<size_t>(channels), 0.0);
+  if (channel_sum_.empty()) {
+    channel_sum_.assign(static_cast<size_t>(channels), 0.0);
+    channel_sum_squares_.assign(static_cast<size_t>(channels), 0.0);
+    channel_min_sum_.assign(static_cast<size_t>(channels), 0.0);
+    channel_max_sum_.assign(static_cast<size_t>(channels), 0.0);
+  }
   HONE_CHECK(static_cast<int64_t>(channel_sum_.size()) == channels, "{} channels after {}", channels,
              channel_sum_.size());
   const float* x = t.data<float>();
   const int64_t outer = channels ? t.numel() / (channels * inner) : 0;
   for (int64_t o = 0; o < outer; ++o)
     for (int64_t c = 0; c < channels; ++c) {
-      double s = 0;
+      double s = 0, s2 = 0;
+      float lo = std::numeric_limits<float>::infinity(), hi = -lo;
       const float* row = x + (o * channels + c) * inner;
-      for (int64_t i = 0; i < inner; ++i) s += row[i];
-      channel_sum_[static_cast<size_t>(c)] += s;
+      for (int64_t i = 0; i < inner; ++i) {
+        s += row[i];
+        s2 += static_cast<double>(row[i]) * row[i];
+        lo = std::min(lo, row[i]);
+        hi = std::max(hi, row[i]);
+      }
+      const size_t k = static_cast<size_t>(c);
+      channel_sum_[k] += s;
+      channel_sum_squares_[k] += s2;
+      if (inner > 0) {
+        channel_min_sum_[k] += lo;
+        channel_max_sum_[k] += hi;
+      }
     }
   per_channel_ += outer * inner;
+  if (inner > 0) samples_ += outer;
+}
+
+std::vector<double> TensorObserver::channel_mean_min() const {
+  std::vector<double> m = channel_min_sum_;
+  for (double& v : m) v = samples_ ? v / static_cast<double>(samples_) : 0.0;
+  return m;
+}
+
+std::vector<double> TensorObserver::channel_mean_max() const {
+  std::vector<double> m = channel_max_sum_;
+  for (double& v : m) v = samples_ ? v / static_cast<double>(samples_) : 0.0;
+  return m;
+}
+
+std::vector<double> TensorObserver::channel_mean_squares() const {
+  std::vector<double> m = channel_sum_squares_;
+  for (double& v : m) v = per_channel_ ? v / static_cast<double>(per_channel_) : 0.0;
+  return m;
 }
 
 std::vector<double> TensorObserver::channel_means() const {

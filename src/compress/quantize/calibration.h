@@ -96,6 +96,12 @@ class TensorObserver {
   void track_channel_means(int axis) { mean_axis_ = axis; }
   bool tracks_channel_means() const { return mean_axis_ != kNoAxis; }
   std::vector<double> channel_means() const;
+  // With channel means tracked: each channel's mean square, and the mean over samples (positions of the axes before
+  // the channel axis) of each sample's minimum and maximum in that channel (what equalization needs: steadier than
+  // the extremes of all the data).
+  std::vector<double> channel_mean_squares() const;
+  std::vector<double> channel_mean_min() const;
+  std::vector<double> channel_mean_max() const;
 
  private:
   static constexpr int kNoAxis = 1 << 30;
@@ -103,7 +109,8 @@ class TensorObserver {
   Histogram hist_;
   int64_t count_ = 0;
   int mean_axis_ = kNoAxis;
-  std::vector<double> channel_sum_;
+  std::vector<double> channel_sum_, channel_sum_squares_, channel_min_sum_, channel_max_sum_;
+  int64_t samples_ = 0;  // rows summed into channel_min_sum_ / channel_max_sum_ per channel
   int64_t per_channel_ = 0;  // values summed into each channel
 };
 

@@ -10,6 +10,7 @@
 
 #include "compress/quantize/accuracy_search.h"
 #include "compress/quantize/bias_tuning.h"
+#include "compress/quantize/equalize_depthwise.h"
 #include "compress/quantize/float_convert.h"
 #include "compress/quantize/quantize_model.h"
 #include "data/dataset.h"
@@ -35,6 +36,7 @@ struct QuantizeCliOptions {
   double max_accuracy_drop = -1, min_sqnr = NAN;
   double max_output_error = 1e-2;  // fp16 / bf16 with calibration data; 0: not checked
   bool report = false, json = false, force = false, list_nodes = false, no_bias_correction = false;
+  bool equalize = false;  // depthwise convolutions' inputs equalized (equalize_depthwise.h)
   int bias_passes = 0;  // empirical bias correction: passes over the calibration data (0: off)
   std::string weight_clip = "max";
   int threads = 0;
@@ -252,6 +254,12 @@ int quantize_int8(const QuantizeCliOptions& o) {
                             .label = "calibrating"};
   std::unique_ptr<data::Dataset> calib;
   if (!o.calibration.empty()) calib = data::open_dataset(o.calibration, o.data);
+  if (o.equalize) {
+    if (!is_static || !config.per_channel)
+      fail("--equalize needs static mode and --per-channel (the depthwise weights absorb the scaling per channel)");
+    std::vector<quant::EqualizedInput> eq = quant::equalize_depthwise_inputs(m, config, *calib, run);
+    if (!o.json) fmt::print("equalized the inputs of {} depthwise convolutions\n", eq.size());
+  }
   std::map<std::string, quant::Range> ranges;
   quant::ChannelMeans means;
   const bool correct_bias = calib && !o.no_bias_correction && config.mode != quant::QuantMode::Dynamic;
@@ -522,6 +530,9 @@ Command add_quantize_command(CLI::App& root) {
                                                  "the calibration data)")
       ->check(CLI::PositiveNumber)
       ->type_name("N");
+  app->add_flag("--equalize", o->equalize,
+                "Static, per-channel: equalize the input channels of depthwise convolutions (a per-channel Mul before "
+                "the quantized input, absorbed by the weights; one more pass over the calibration data)");
   app->add_flag("--no-bias-correction", o->no_bias_correction,
                 "Keep the biases as they are (by default, with calibration data, Conv/Gemm biases absorb the mean "
                 "shift their weights' rounding causes)");
