@@ -14,6 +14,11 @@
 //     log(max(x, 1e-10))) also keeps its readers float32. Without calibration data, ops whose results can leave the
 //     inputs' range by far (Exp, Pow, ReduceSumSquare, ReduceL2, ReduceProd, ReduceLogSumExp, CumSum,
 //     ReduceSum) are kept float32 in float16 conversions; with data, the measured ranges decide;
+//   - a Constant node whose readers all stay float32 stays float32 too (as an initializer does);
+//   - with calibration data and max_output_error > 0 (accuracy-aware, float_accuracy.cc): the converted model's
+//     output error against float32 on the data is measured, and when it misses the target the nodes whose own
+//     rounding costs most (each measured alone converted) are kept float32 until it holds, within a budget of work;
+//     the search is skipped, with a warning, when rounding the input alone to the type already misses the target;
 //   - kept nodes read and write float32: Casts are inserted where a value changes type (one per value and type);
 //   - inputs that ONNX fixes to float32 (Resize's scales) stay float32 inside converted nodes.
 // The file is valid ONNX. ONNX Runtime's CPU provider runs a float16 file (it computes ops without float16 kernels

@@ -151,9 +151,12 @@ int convert_float(const QuantizeCliOptions& o) {
     fmt::print("work in {}: {:.1f}% of {:.3g} GFLOP (the rest stays float32)\n", type, share * 100,
                static_cast<double>(r.flops) * 1e-9);
   if (r.search) {
-    fmt::print("output error vs float32 on the calibration data: {:.3g} after the range check; the {} nodes most "
-               "sensitive kept float32 (sensitivity: each node alone converted; {} models run):\n",
-               r.search->quantized, r.search->steps.size(), r.search->evaluations);
+    fmt::print("output error vs float32 on the calibration data: {:.3g} after the range check; {} (sensitivity: each "
+               "node alone converted; {} models run):\n",
+               r.search->quantized,
+               r.search->met ? fmt::format("the {} nodes most sensitive kept float32", r.search->steps.size())
+                             : std::string("the search's steps, none kept since they missed the target"),
+               r.search->evaluations);
     for (const auto& st : r.search->steps)
       fmt::print("  {} ({}): {:.3g} -> {:.3g}\n", st.node, st.op, st.before, st.after);
   }
