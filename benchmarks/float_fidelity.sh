@@ -63,12 +63,14 @@ import numpy as np
 a, b, name, t, report = sys.argv[1:]
 q = json.load(open(report))
 search = q.get("accuracy_search")
-kept = len(search["steps"]) if search else 0
+kept = len(search["steps"]) if search and search["met"] else 0  # a missed search keeps nothing
 share = q.get("low_precision_share")
 how = "%s of the FLOPs in %s, %d nodes kept float32 for accuracy" % (
     "n/a" if share is None else "%.1f%%" % (100 * share), t, kept)
 if q.get("output_error_floor") is not None and not search:
     how += ", search skipped (input rounding alone: %.2e)" % q["output_error_floor"]
+elif search and not search["met"]:
+    how += ", search missed (%d models run)" % search["evaluations"]
 def error(a, b):
     worst, finite = 0.0, True
     for f in sorted(os.listdir(a)):
