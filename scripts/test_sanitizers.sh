@@ -31,7 +31,7 @@ export ASAN_OPTIONS="halt_on_error=1:detect_leaks=1:detect_stack_use_after_retur
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1"
 
-TSAN_SKIP='GrpcProtocolTest.*:BenchServerCli.Grpc'
+TSAN_SKIP='GrpcProtocolTest.*:GrpcServeCli.*:BenchServerCli.Grpc'
 
 run_sanitized() {  # label, build folder, -fsanitize= value, gtest filter
   local label=$1 dir=$2 sanitizers=$3 filter=$4
