@@ -125,8 +125,8 @@ struct ObserveOptions {
 };
 
 // Runs `model` over `data` fed to its only input, with every tensor in `tensors` (and options.channel_axes) exposed
-// as an extra graph output, and returns an observer per tensor. Throws for a model with several inputs, a tensor that is not a float32 value of
-// the graph, or data that does not fit the input (naming them).
+// as an extra graph output, and returns an observer per tensor. Throws for a model with several inputs, a tensor that
+// is not a float32 value of the graph, or data that does not fit the input (naming them).
 std::map<std::string, TensorObserver> observe_tensors(const Model& model, const std::vector<std::string>& tensors,
                                                       const data::Dataset& data, const ObserveOptions& options);
 

@@ -253,8 +253,9 @@ int quantize_int8(const QuantizeCliOptions& o) {
     fmt::print("\n");
   }
 
-  quant::ObserveOptions run{.batch = o.data.batch, .threads = o.threads, .histograms = true, .progress = true,
-                            .label = "calibrating"};
+  quant::ObserveOptions run;
+  run.batch = o.data.batch;
+  run.threads = o.threads;
   std::unique_ptr<data::Dataset> calib;
   if (!o.calibration.empty()) calib = data::open_dataset(o.calibration, o.data);
   if (o.equalize) {
