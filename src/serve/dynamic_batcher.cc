@@ -16,7 +16,8 @@ double seconds(Clock::duration d) { return std::chrono::duration<double>(d).coun
 DynamicBatcher::DynamicBatcher(BatcherSettings settings, std::vector<Session> sessions)
     : settings_(std::move(settings)), sessions_(std::move(sessions)) {
   threads_.reserve(sessions_.size());
-  for (Session& s : sessions_) threads_.emplace_back([this, &s] { instance_loop(s); });
+  for (Session& s : sessions_) free_sessions_.push_back(&s);
+  for (size_t i = 0; i < sessions_.size(); ++i) threads_.emplace_back([this] { instance_loop(); });
 }
 
 DynamicBatcher::~DynamicBatcher() { drain(); }
@@ -40,6 +41,41 @@ bool DynamicBatcher::submit(std::unique_ptr<QueuedRequest>& request) {
   return true;
 }
 
+bool DynamicBatcher::try_run_inline(std::unique_ptr<QueuedRequest>& request) {
+  Session* session = nullptr;
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_ || !queue_.empty() || gathering_ || free_sessions_.empty()) return false;
+    const Clock::time_point now = Clock::now();
+    if (settings_.max_batch_size > 1 && now - last_concurrent_ < kConcurrencyMemory) return false;
+    if (outstanding_.fetch_add(1, std::memory_order_relaxed) >= 1) last_concurrent_ = request->arrival;
+    settings_.metrics->inflight.fetch_add(1, std::memory_order_relaxed);
+    session = free_sessions_.back();
+    free_sessions_.pop_back();
+    ++inline_runs_;
+    request->picked = now;
+  }
+  std::vector<std::unique_ptr<QueuedRequest>> batch;
+  batch.push_back(std::move(request));
+  run_batch(*session, batch);
+  {
+    std::lock_guard lock(mutex_);
+    free_sessions_.push_back(session);
+    --inline_runs_;
+  }
+  work_cv_.notify_one();
+  inline_done_cv_.notify_all();
+  return true;
+}
+
+void DynamicBatcher::release(Session* session) {
+  {
+    std::lock_guard lock(mutex_);
+    free_sessions_.push_back(session);
+  }
+  work_cv_.notify_one();
+}
+
 void DynamicBatcher::drain() {
   std::lock_guard drain_lock(drain_mutex_);
   if (joined_) return;
@@ -50,15 +86,22 @@ void DynamicBatcher::drain() {
   work_cv_.notify_all();
   company_cv_.notify_all();
   for (auto& t : threads_) t.join();
+  {
+    std::unique_lock lock(mutex_);
+    inline_done_cv_.wait(lock, [&] { return inline_runs_ == 0; });
+  }
   joined_ = true;
 }
 
-void DynamicBatcher::instance_loop(Session& session) {
+void DynamicBatcher::instance_loop() {
   std::vector<std::unique_ptr<QueuedRequest>> batch, expired;
   for (;;) {
+    Session* session = nullptr;
     {
       std::unique_lock lock(mutex_);
-      auto has_work = [&] { return (!queue_.empty() && !gathering_) || (stopping_ && queue_.empty()); };
+      auto has_work = [&] {
+        return (!queue_.empty() && !gathering_ && !free_sessions_.empty()) || (stopping_ && queue_.empty());
+      };
       if (!has_work()) {
         ++idle_;
         if (gathering_) company_cv_.notify_one();  // an idle instance: the gatherer need not wait any longer
@@ -71,6 +114,9 @@ void DynamicBatcher::instance_loop(Session& session) {
         work_cv_.notify_all();
         return;
       }
+      // The session is taken before gathering, which unlocks: an inline caller cannot take the last one meanwhile.
+      session = free_sessions_.back();
+      free_sessions_.pop_back();
       take_batch(lock, batch, expired);
       // Another instance may start on what this batch left behind.
       if (!queue_.empty()) work_cv_.notify_one();
@@ -80,8 +126,9 @@ void DynamicBatcher::instance_loop(Session& session) {
                             fmt::format("model '{}' version {}: timed out after {} us in the queue", settings_.model,
                                         settings_.version, r->timeout_us)));
     expired.clear();
-    if (!batch.empty()) run_batch(session, batch);
+    if (!batch.empty()) run_batch(*session, batch);
     batch.clear();
+    release(session);
   }
 }
 

@@ -72,11 +72,17 @@ class DynamicBatcher {
   // Queues the request. Throws ServeError(Unavailable) when the queue is full; returns false (and leaves the
   // request untouched) once drain() began, so the caller can look for a newer version or refuse.
   bool submit(std::unique_ptr<QueuedRequest>& request);
+  // Runs the request on the calling thread, at once, when a session is free, nothing waits in the queue and no batch
+  // could form (batching off, or no two requests outstanding together lately): a lone caller then skips the two
+  // thread hand-offs of the queue, which on an idle machine cost more than a small model's run. Returns false (and
+  // leaves the request untouched) otherwise; the caller then submits it.
+  bool try_run_inline(std::unique_ptr<QueuedRequest>& request);
   // Stops accepting, lets the instances finish every queued and running request, joins them. Idempotent.
   void drain();
 
  private:
-  void instance_loop(Session& session);
+  void instance_loop();
+  void release(Session* session);
   // Under the lock: the next batch (empty when only expired requests were left); expired ones go to `expired`.
   void take_batch(std::unique_lock<std::mutex>& lock, std::vector<std::unique_ptr<QueuedRequest>>& batch,
                   std::vector<std::unique_ptr<QueuedRequest>>& expired);
@@ -95,6 +101,9 @@ class DynamicBatcher {
   bool gathering_ = false;
   int idle_ = 0;  // instances waiting for work (not counting the gatherer)
   bool stopping_ = false;
+  std::vector<Session*> free_sessions_;  // sessions neither an instance nor an inline caller is running
+  int inline_runs_ = 0;                  // callers running a request on their own thread
+  std::condition_variable inline_done_cv_;
   std::atomic<int64_t> outstanding_{0};      // accepted, not answered
   Clock::time_point last_concurrent_{};      // last time two requests were outstanding together
 

@@ -266,6 +266,10 @@ ModelMetadata InferenceServer::model_metadata(const std::string& name, const std
 // -- inference --
 
 void InferenceServer::infer_async(InferRequest request, std::function<void(Result)> done) {
+  submit(std::move(request), std::move(done), /*may_run_here=*/false);
+}
+
+void InferenceServer::submit(InferRequest request, std::function<void(Result)> done, bool may_run_here) {
   const std::string model = request.model;
   const std::string version = request.version;
   try {
@@ -275,6 +279,7 @@ void InferenceServer::infer_async(InferRequest request, std::function<void(Resul
       std::shared_ptr<ServedModel> m = impl_->find(request.model, request.version);
       std::unique_ptr<QueuedRequest> q = m->validate(std::move(request));
       q->done = std::move(done);
+      if (may_run_here && m->batcher().try_run_inline(q)) return;
       if (m->batcher().submit(q)) return;
       request = std::move(q->request);
       done = std::move(q->done);
@@ -290,7 +295,7 @@ void InferenceServer::infer_async(InferRequest request, std::function<void(Resul
 InferResponse InferenceServer::infer(InferRequest request) {
   std::promise<Result> promise;
   std::future<Result> future = promise.get_future();
-  infer_async(std::move(request), [&promise](Result r) { promise.set_value(std::move(r)); });
+  submit(std::move(request), [&promise](Result r) { promise.set_value(std::move(r)); }, /*may_run_here=*/true);
   Result r = future.get();
   if (auto* e = std::get_if<ServeError>(&r)) throw *e;
   return std::get<InferResponse>(std::move(r));

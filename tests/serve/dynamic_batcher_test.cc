@@ -274,5 +274,75 @@ TEST(DynamicBatcher, SeveralInstancesServeOneModel) {
   }
 }
 
+// The inline path: a lone request on an idle batcher runs on the caller's thread (no hand-off); with a request
+// queued, or with batching on while requests were recently outstanding together, the caller must queue instead.
+// Results equal the queued path's, and drain() waits for inline runs.
+std::unique_ptr<QueuedRequest> queued(Tensor x, std::function<void(InferenceServer::Result)> done) {
+  auto q = std::make_unique<QueuedRequest>();
+  q->request.inputs.push_back({"x", std::move(x)});
+  q->outputs = {0, 1};
+  q->rows = q->request.inputs[0].tensor.dim(0);
+  q->arrival = Clock::now();
+  q->done = std::move(done);
+  return q;
+}
+
+TEST(DynamicBatcher, ALoneRequestRunsOnTheCallersThreadOnlyWhenNothingElseWaits) {
+  TempDir dir;
+  const std::string path = write_two_output_model(dir, true);
+  for (int max_batch : {1, 8}) {
+    ModelMetrics metrics("two", "1");
+    BatcherSettings settings{.model = "two", .version = "1", .output_names = {"relu", "neg"},
+                             .max_batch_size = max_batch, .max_queue_delay_us = 20'000, .metrics = &metrics};
+    std::vector<Session> sessions;
+    sessions.push_back(Session::load(path, {.threads = 1}));
+    DynamicBatcher batcher(std::move(settings), std::move(sessions));
+
+    std::thread::id ran_on;
+    std::optional<InferenceServer::Result> inline_result;
+    auto q = queued(rows_tensor(2, 3), [&](InferenceServer::Result r) {
+      ran_on = std::this_thread::get_id();
+      inline_result = std::move(r);
+    });
+    ASSERT_TRUE(batcher.try_run_inline(q)) << "max_batch_size " << max_batch;
+    EXPECT_EQ(ran_on, std::this_thread::get_id());
+    ASSERT_TRUE(inline_result && std::holds_alternative<InferResponse>(*inline_result));
+    const Tensor& neg = std::get<InferResponse>(*inline_result).outputs[1].tensor;
+    Tensor x = rows_tensor(2, 3);
+    ASSERT_EQ(neg.shape(), x.shape());
+    for (int64_t k = 0; k < x.numel(); ++k) EXPECT_EQ(neg.data<float>()[k], -x.data<float>()[k]);
+
+    // A request whose answer is held keeps the only session busy (the instance releases it after answering); the
+    // next ones cannot run inline and are queued, then answered on the instance thread.
+    Results results(2);
+    std::atomic<bool> answering{false}, let_go{false};
+    auto held = queued(rows_tensor(1, 1), [&](InferenceServer::Result) {
+      answering = true;
+      while (!let_go) std::this_thread::yield();
+    });
+    ASSERT_TRUE(batcher.submit(held));
+    while (!answering) std::this_thread::yield();
+    auto behind = queued(rows_tensor(1, 7), results.slot(1));
+    EXPECT_FALSE(batcher.try_run_inline(behind));
+    ASSERT_NE(behind, nullptr) << "a refused inline request must be left to the caller";
+    ASSERT_TRUE(batcher.submit(behind));
+    auto second = queued(rows_tensor(1, 8), results.slot(0));  // outstanding together with `behind`
+    ASSERT_TRUE(batcher.submit(second));
+    let_go = true;
+    while (metrics.inflight.load() > 0) std::this_thread::yield();
+    EXPECT_EQ(results.response(1).outputs[1].tensor.data<float>()[0], -rows_tensor(1, 7).data<float>()[0]);
+    // Two requests were just outstanding together: with batching on, the next lone caller queues so that batches
+    // can form; with batching off it runs inline again.
+    bool late_ran = false;
+    auto late = queued(rows_tensor(1, 0), [&](InferenceServer::Result) { late_ran = true; });
+    EXPECT_EQ(batcher.try_run_inline(late), max_batch == 1) << "max_batch_size " << max_batch;
+    EXPECT_EQ(late_ran, max_batch == 1);
+    batcher.drain();
+    auto after_drain = queued(rows_tensor(1, 0), [](InferenceServer::Result) {});
+    EXPECT_FALSE(batcher.try_run_inline(after_drain));
+    EXPECT_EQ(metrics.inflight.load(), 0);
+  }
+}
+
 }  // namespace
 }  // namespace hone::serve
