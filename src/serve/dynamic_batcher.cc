@@ -47,7 +47,9 @@ bool DynamicBatcher::try_run_inline(std::unique_ptr<QueuedRequest>& request) {
     std::lock_guard lock(mutex_);
     if (stopping_ || !queue_.empty() || gathering_ || free_sessions_.empty()) return false;
     const Clock::time_point now = Clock::now();
-    if (settings_.max_batch_size > 1 && now - last_concurrent_ < kConcurrencyMemory) return false;
+    // Under concurrent load the instances run everything, batched or not: a caller running a model becomes an
+    // OpenMP master with a team of its own, and one team per connection thread would crowd the cores.
+    if (now - last_concurrent_ < kConcurrencyMemory) return false;
     if (outstanding_.fetch_add(1, std::memory_order_relaxed) >= 1) last_concurrent_ = request->arrival;
     settings_.metrics->inflight.fetch_add(1, std::memory_order_relaxed);
     session = free_sessions_.back();

@@ -72,9 +72,9 @@ class DynamicBatcher {
   // Queues the request. Throws ServeError(Unavailable) when the queue is full; returns false (and leaves the
   // request untouched) once drain() began, so the caller can look for a newer version or refuse.
   bool submit(std::unique_ptr<QueuedRequest>& request);
-  // Runs the request on the calling thread, at once, when a session is free, nothing waits in the queue and no batch
-  // could form (batching off, or no two requests outstanding together lately): a lone caller then skips the two
-  // thread hand-offs of the queue, which on an idle machine cost more than a small model's run. Returns false (and
+  // Runs the request on the calling thread, at once, when a session is free, nothing waits in the queue and no two
+  // requests were outstanding together lately: a lone caller then skips the two thread hand-offs of the queue, which
+  // on an idle machine cost more than a small model's run. Returns false (and
   // leaves the request untouched) otherwise; the caller then submits it.
   bool try_run_inline(std::unique_ptr<QueuedRequest>& request);
   // Stops accepting, lets the instances finish every queued and running request, joins them. Idempotent.

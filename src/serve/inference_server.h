@@ -131,8 +131,8 @@ class InferenceServer {
   // `done` exactly once, from an instance thread, with the response or the error. Never blocks on the model.
   using Result = std::variant<InferResponse, ServeError>;
   void infer_async(InferRequest request, std::function<void(Result)> done);
-  // infer_async, waiting for the result; throws ServeError. When a session of the model is idle, nothing is queued
-  // and no batch could form, the model runs on the calling thread instead (DynamicBatcher::try_run_inline).
+  // infer_async, waiting for the result; throws ServeError. A lone caller (a session idle, nothing queued, no
+  // concurrent requests lately) runs the model on its own thread instead (DynamicBatcher::try_run_inline).
   InferResponse infer(InferRequest request);
 
   // A front end counts a request it refused before it reached the model (malformed body, over the size limit), so

@@ -274,8 +274,8 @@ TEST(DynamicBatcher, SeveralInstancesServeOneModel) {
   }
 }
 
-// The inline path: a lone request on an idle batcher runs on the caller's thread (no hand-off); with a request
-// queued, or with batching on while requests were recently outstanding together, the caller must queue instead.
+// The inline path: a lone request on an idle batcher runs on the caller's thread (no hand-off); with the session
+// busy, or while requests were recently outstanding together, the caller must queue instead.
 // Results equal the queued path's, and drain() waits for inline runs.
 std::unique_ptr<QueuedRequest> queued(Tensor x, std::function<void(InferenceServer::Result)> done) {
   auto q = std::make_unique<QueuedRequest>();
@@ -331,12 +331,12 @@ TEST(DynamicBatcher, ALoneRequestRunsOnTheCallersThreadOnlyWhenNothingElseWaits)
     let_go = true;
     while (metrics.inflight.load() > 0) std::this_thread::yield();
     EXPECT_EQ(results.response(1).outputs[1].tensor.data<float>()[0], -rows_tensor(1, 7).data<float>()[0]);
-    // Two requests were just outstanding together: with batching on, the next lone caller queues so that batches
-    // can form; with batching off it runs inline again.
+    // Two requests were just outstanding together: the next caller queues too (so that batches can form, and so that
+    // connection threads do not each become an OpenMP master under load).
     bool late_ran = false;
     auto late = queued(rows_tensor(1, 0), [&](InferenceServer::Result) { late_ran = true; });
-    EXPECT_EQ(batcher.try_run_inline(late), max_batch == 1) << "max_batch_size " << max_batch;
-    EXPECT_EQ(late_ran, max_batch == 1);
+    EXPECT_FALSE(batcher.try_run_inline(late)) << "max_batch_size " << max_batch;
+    EXPECT_FALSE(late_ran);
     batcher.drain();
     auto after_drain = queued(rows_tensor(1, 0), [](InferenceServer::Result) {});
     EXPECT_FALSE(batcher.try_run_inline(after_drain));
