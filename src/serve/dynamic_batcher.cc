@@ -60,6 +60,9 @@ bool DynamicBatcher::try_run_inline(std::unique_ptr<QueuedRequest>& request) {
   std::vector<std::unique_ptr<QueuedRequest>> batch;
   batch.push_back(std::move(request));
   run_batch(*session, batch);
+  // The request (and its inputs, which the session still references until its next run) goes before the session is
+  // handed back: whichever thread runs the session next then drops the last reference after this one.
+  batch.clear();
   {
     std::lock_guard lock(mutex_);
     free_sessions_.push_back(session);

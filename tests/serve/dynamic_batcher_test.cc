@@ -329,7 +329,10 @@ TEST(DynamicBatcher, ALoneRequestRunsOnTheCallersThreadOnlyWhenNothingElseWaits)
     auto second = queued(rows_tensor(1, 8), results.slot(0));  // outstanding together with `behind`
     ASSERT_TRUE(batcher.submit(second));
     let_go = true;
-    while (metrics.inflight.load() > 0) std::this_thread::yield();
+    for (bool both = false; !both; std::this_thread::yield()) {
+      std::lock_guard lock(results.mutex);
+      both = results.slots[0].has_value() && results.slots[1].has_value();
+    }
     EXPECT_EQ(results.response(1).outputs[1].tensor.data<float>()[0], -rows_tensor(1, 7).data<float>()[0]);
     // Two requests were just outstanding together: the next caller queues too (so that batches can form, and so that
     // connection threads do not each become an OpenMP master under load).
