@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Issue 6's load bars for `hone serve`, in one run:
 #
-#   benchmarks/serve_bench.sh [--duration 60] [--concurrency 64] [--overhead-duration 20] [--threads 2]
+#   benchmarks/serve_bench.sh [--duration 60] [--concurrency 64] [--overhead-duration 20] [--threads N]
 #                             [--port 18000] [--work DIR]
 #
 # (a) Dynamic batching: `hone serve` on the Fashion-MNIST CNN fixture, loaded by `hone bench --server` with
@@ -10,8 +10,11 @@
 #     (--max-batch-size 1). Bars: zero failed or lost requests (every request the clients sent came back 200, and the
 #     server's success counter grew by exactly as many) and throughput with batching >= 3x without; p50/p99 of both.
 # (b) Server overhead on the smallest fixture (the one with the lowest in-process p50, measured): HTTP p50 at
-#     concurrency 1 minus in-process Session::run p50 (`hone bench MODEL`, same threads, same batch 1). The server
-#     runs with batching off, so no request waits for company. Bar: <= 150 us (binary tensors; JSON shown too).
+#     concurrency 1 minus in-process Session::run p50 (`hone bench MODEL`, batch 1, the lowest p50 of 1 thread and
+#     every core, before and after). The server runs with batching off, so no request waits for company.
+#     Bar: <= 150 us (binary tensors; JSON shown too).
+# The server runs with its default instances x threads (measured at load) unless --threads N is given (then 1
+# instance of N threads, and the in-process runs use N threads).
 # (c) The batching-on load of (a) again, from `wrk` (Debian) with benchmarks/serve_infer.lua POSTing a JSON body.
 #
 # The load generator runs on the same machine as the server and competes with it for the cores; on a 2-core VM the
@@ -19,7 +22,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-duration=60 concurrency=64 overhead_duration=20 threads=2 port=18000 work=build/serve_bench
+duration=60 concurrency=64 overhead_duration=20 threads= port=18000 work=build/serve_bench
 while [ $# -gt 0 ]; do
   case "$1" in
     --duration) duration=$2; shift 2 ;;
@@ -28,7 +31,7 @@ while [ $# -gt 0 ]; do
     --threads) threads=$2; shift 2 ;;
     --port) port=$2; shift 2 ;;
     --work) work=$2; shift 2 ;;
-    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "serve_bench: unknown option '$1'" >&2; exit 2 ;;
   esac
 done
@@ -54,7 +57,7 @@ trap 'if [ -n "$server_pid" ]; then kill -TERM "$server_pid" 2>/dev/null; wait "
 start_server() {  # LOG ARGS...: `hone serve` on $port, HTTP only, until /v2/health/ready answers
   local log=$1
   shift
-  "$hone" serve --http-port "$port" --no-grpc --threads "$threads" "$@" >"$log" 2>&1 &
+  "$hone" serve --http-port "$port" --no-grpc ${threads:+--threads "$threads"} "$@" >"$log" 2>&1 &
   server_pid=$!
   for _ in $(seq 1 100); do
     if curl -fsS "$url/v2/health/ready" >/dev/null 2>&1; then return 0; fi
@@ -94,7 +97,7 @@ json.dump(j, open(path, "w"), indent=2)
 EOF
 }
 
-echo "==> machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); server threads $threads"
+echo "==> machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); server threads ${threads:-default}"
 
 # (a) dynamic batching on vs off.
 echo "==> (a) $concurrency clients for ${duration} s, batching on (server defaults: --max-batch-size 8, delay 500 us)"
@@ -110,7 +113,7 @@ body = {"inputs": [{"name": "input", "shape": list(x.shape), "datatype": "FP32",
 json.dump(body, open(sys.argv[1], "w"))
 EOF
 before=$(success_count cnn)
-HONE_WRK_BODY="$work/infer_body.json" wrk -t "$threads" -c "$concurrency" -d "${duration}s" --timeout 10s \
+HONE_WRK_BODY="$work/infer_body.json" wrk -t "$(nproc)" -c "$concurrency" -d "${duration}s" --timeout 10s \
   -s benchmarks/serve_infer.lua "$url/v2/models/cnn/infer" >"$work/wrk.txt"
 after=$(success_count cnn)
 echo "server_success_delta=$((after - before))" >>"$work/wrk.txt"
@@ -122,12 +125,22 @@ load batching_off cnn "$concurrency" "$duration"
 stop_server
 
 # (b) overhead: in-process p50 of each fixture first, to pick the smallest; then HTTP p50 at concurrency 1.
-echo "==> (b) in-process Session::run p50 per fixture (hone bench, --threads $threads, batch 1)"
+local_threads=${threads:-"1 $(nproc)"}
+inprocess() {  # MODEL OUT_PREFIX: hone bench MODEL at each of $local_threads; prints the lowest p50 (ms)
+  local best=""
+  for t in $local_threads; do
+    "$hone" bench "$1" --threads "$t" --warmup 200 --duration "$overhead_duration" --json >"$2.t$t.json"
+    best=$($PY -c 'import json,sys; p=json.load(open(sys.argv[1]))["latency_ms"]["p50"]; b=sys.argv[2]
+print(p if not b or p < float(b) else b)' "$2.t$t.json" "$best")
+  done
+  echo "$best"
+}
+echo "==> (b) in-process Session::run p50 per fixture (hone bench, batch 1, threads: $local_threads)"
 smallest="" smallest_p50=""
 for f in tests/fixtures/fashion_mnist_mlp.onnx tests/fixtures/fashion_mnist_cnn.onnx tests/fixtures/repvgg_tiny.onnx; do
   name=$(basename "$f" .onnx)
-  "$hone" bench "$f" --threads "$threads" --warmup 200 --duration "$overhead_duration" --json >"$work/local_$name.json"
-  p50=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["latency_ms"]["p50"])' "$work/local_$name.json")
+  p50=$(inprocess "$f" "$work/local_$name")
+  echo "{\"p50_ms\": $p50}" >"$work/local_$name.json"
   echo "    $name: p50 $p50 ms"
   if [ -z "$smallest" ] || $PY -c 'import sys; sys.exit(0 if float(sys.argv[1]) < float(sys.argv[2]) else 1)' \
       "$p50" "$smallest_p50"; then
@@ -141,8 +154,7 @@ load overhead_binary small 1 "$overhead_duration" --binary
 load overhead_json small 1 "$overhead_duration" --json
 stop_server
 # The in-process number again, right after, so both sides see the same machine state.
-"$hone" bench "$smallest" --threads "$threads" --warmup 200 --duration "$overhead_duration" --json \
-  >"$work/local_after.json"
+echo "{\"p50_ms\": $(inprocess "$smallest" "$work/local_after")}" >"$work/local_after.json"
 
 $PY - "$work" "$sname" "$concurrency" "$duration" <<'EOF'
 import json, re, sys
@@ -178,7 +190,7 @@ print(f'| wrk, JSON, batching on (c={concurrency}) | {w["requests"]} | {wrk_fail
       f'{w["p50_us"] / 1000:.3f} | {w["p99_us"] / 1000:.3f} | - |')
 
 ratio = on["requests_per_s"] / off["requests_per_s"] if off["requests_per_s"] else float("inf")
-local_p50 = min(x["latency_ms"]["p50"] for x in local)
+local_p50 = min(x["p50_ms"] for x in local)
 over_b = (ob["latency_ms"]["p50"] - local_p50) * 1000
 over_j = (oj["latency_ms"]["p50"] - local_p50) * 1000
 zero = (on["failed"] == 0 and off["failed"] == 0 and lost(on) == 0 and lost(off) == 0 and wrk_failed == 0 and

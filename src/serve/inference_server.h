@@ -82,8 +82,10 @@ struct ModelConfig {
   int max_batch_size = 8;          // rows gathered into one run; <= 1 turns dynamic batching off
   int64_t max_queue_delay_us = 500;  // how long the first request of a batch waits for company
   int max_queue = 1024;            // requests waiting beyond this are refused (Unavailable, HTTP 503)
-  int instances = 1;               // Sessions of this model running batches in parallel
-  int threads = 0;                 // intra-op threads per instance; 0 = cores / instances (at least 1)
+  // Sessions of this model running batches in parallel, and intra-op threads each. 0 = chosen at load: both 0: by
+  // a measured run (resolve_parallelism); only threads given: 1 instance; only instances: cores / instances threads.
+  int instances = 0;
+  int threads = 0;
   int64_t default_timeout_us = 0;  // queue timeout for requests that give none; 0 = none
 };
 

@@ -4,6 +4,9 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <chrono>
+#include <functional>
+#include <optional>
 
 #include "serve/model_repository.h"
 
@@ -53,21 +56,92 @@ std::string names_of(const std::vector<TensorMetadata>& ts) {
 
 }  // namespace
 
-int threads_per_instance(const ModelConfig& config) {
-  if (config.threads > 0) return config.threads;
-  return std::max(1, available_cores() / std::max(1, config.instances));
+Parallelism resolve_parallelism(const ModelConfig& config, int cores, const std::function<double()>& single_run) {
+  cores = std::max(1, cores);
+  if (config.instances > 0 && config.threads > 0)
+    return {config.instances, config.threads, "as configured"};
+  if (config.instances > 0)
+    return {config.instances, std::max(1, cores / config.instances), "threads: the cores shared among the instances"};
+  if (config.threads > 0) return {1, config.threads, "threads as configured"};
+  if (cores == 1) return {1, 1, "one core"};
+  double t = single_run ? single_run() : -1;
+  if (t < 0) return {1, cores, "a batch-1 run could not be timed (inputs with symbolic dims other than the first)"};
+  std::string took = fmt::format("a batch-1 run takes {} on one thread", format_duration(t));
+  if (t < kSmallModelSeconds)
+    return {cores, 1, took + ": small, so concurrent requests run in parallel on single-threaded instances"};
+  return {1, cores, took + ": one instance runs each batch on every core"};
 }
+
+std::string format_duration(double seconds) {
+  if (seconds < 1e-3) return fmt::format("{:.0f} us", seconds * 1e6);
+  if (seconds < 1) return fmt::format("{:.2f} ms", seconds * 1e3);
+  return fmt::format("{:.2f} s", seconds);
+}
+
+namespace {
+
+// Zero-filled batch-1 inputs for `infos`, or nothing when a dim other than a symbolic first one is unknown or an
+// input is not a numeric tensor.
+std::optional<std::vector<std::pair<std::string, Tensor>>> probe_inputs(const std::vector<ValueInfo>& infos) {
+  std::vector<std::pair<std::string, Tensor>> feeds;
+  for (const ValueInfo& v : infos) {
+    if (v.type.kind != TypeInfo::Kind::Tensor || !v.type.shape || v.type.elem == DType::Undefined ||
+        v.type.elem == DType::String)
+      return std::nullopt;
+    Shape shape;
+    for (size_t d = 0; d < v.type.shape->size(); ++d) {
+      const Dim& dim = (*v.type.shape)[d];
+      if (dim.known()) shape.push_back(dim.value);
+      else if (d == 0) shape.push_back(1);
+      else return std::nullopt;
+    }
+    feeds.emplace_back(v.name, Tensor(v.type.elem, shape));
+  }
+  return feeds;
+}
+
+// Median of a few runs (stopping early for slow models); -1 when the model cannot be fed or a run fails.
+double time_single_run(Session& session) {
+  auto feeds = probe_inputs(session.inputs());
+  if (!feeds) return -1;
+  using Clock = std::chrono::steady_clock;
+  std::vector<double> times;
+  try {
+    for (int i = 0; i < 2; ++i) session.run(*feeds);  // warm-up: plans, arenas
+    Clock::time_point start = Clock::now();
+    while (times.size() < 21 && Clock::now() - start < std::chrono::milliseconds(200)) {
+      Clock::time_point t0 = Clock::now();
+      session.run(*feeds);
+      times.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
+    }
+  } catch (const std::exception&) {
+    return -1;  // e.g. a model whose zeros are not a valid input; serving reports its own errors per request
+  }
+  std::nth_element(times.begin(), times.begin() + static_cast<ptrdiff_t>(times.size() / 2), times.end());
+  return times[times.size() / 2];
+}
+
+}  // namespace
 
 ServedModel::ServedModel(std::string name, std::string version, const std::string& onnx_path,
                          const ModelConfig& config, ModelMetrics& metrics)
     : name_(std::move(name)), version_(std::move(version)), config_(config), metrics_(metrics) {
-  HONE_CHECK(config.instances >= 1, "model '{}': instances must be at least 1, not {}", name_, config.instances);
+  HONE_CHECK(config.instances >= 0, "model '{}': instances must not be negative, not {}", name_, config.instances);
+  HONE_CHECK(config.threads >= 0, "model '{}': threads must not be negative, not {}", name_, config.threads);
   HONE_CHECK(config.max_queue >= 1, "model '{}': max_queue must be at least 1, not {}", name_, config.max_queue);
   HONE_CHECK(config.max_queue_delay_us >= 0, "model '{}': max_queue_delay_us must not be negative", name_);
-  SessionOptions options;
-  options.threads = threads_per_instance(config);
   std::vector<Session> sessions;
-  for (int k = 0; k < config.instances; ++k) sessions.push_back(Session::load(onnx_path, options));
+  const bool measure = config.instances == 0 && config.threads == 0;
+  if (measure) sessions.push_back(Session::load(onnx_path, {.threads = 1}));
+  Parallelism p = resolve_parallelism(config, available_cores(),
+                                      [&] { return time_single_run(sessions.front()); });
+  if (measure && p.threads != 1) sessions.clear();
+  config_.instances = p.instances;
+  config_.threads = p.threads;
+  while (static_cast<int>(sessions.size()) < p.instances)
+    sessions.push_back(Session::load(onnx_path, {.threads = p.threads}));
+  serve_log(fmt::format("model '{}' version {}: {} instance{} x {} thread{} ({})", name_, version_, p.instances,
+                        p.instances == 1 ? "" : "s", p.threads, p.threads == 1 ? "" : "s", p.why));
   const Session& s = sessions.front();
   input_infos_ = s.inputs();
   for (const ValueInfo& v : s.inputs()) inputs_.push_back(describe(v, name_, "input"));

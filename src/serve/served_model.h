@@ -1,6 +1,7 @@
 // One loaded model version: its instances (Sessions behind a DynamicBatcher), its metadata as KServe reports it,
 // and the checks a request must pass before it may join the queue.
 #pragma once
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -42,7 +43,23 @@ class ServedModel {
   std::unique_ptr<DynamicBatcher> batcher_;
 };
 
-// Intra-op threads an instance gets: the configured number, else the cores shared among the instances.
-int threads_per_instance(const ModelConfig& config);
+// How many instances a model runs and with how many intra-op threads each.
+struct Parallelism {
+  int instances = 1;
+  int threads = 1;
+  std::string why;  // for the log: what decided it
+};
+
+// A run on one thread under this is "small": the hand-offs between intra-op threads and their spinning between runs
+// cost more than they save next to a request's own handling (~100 us of HTTP, parsing and wake-ups), so the cores
+// go to single-threaded instances that answer concurrent requests in parallel (BENCHMARKS.md, "Serving").
+inline constexpr double kSmallModelSeconds = 1e-3;
+
+// The configured instances x threads; where both are 0 (not configured), `single_run` times a batch-1 run on one
+// thread (seconds; < 0 when it cannot): small models get `cores` single-threaded instances, others one instance on
+// every core. Only threads configured: 1 instance; only instances: the cores shared among them.
+Parallelism resolve_parallelism(const ModelConfig& config, int cores, const std::function<double()>& single_run);
+
+std::string format_duration(double seconds);  // "18 us", "3.20 ms", "1.50 s"
 
 }  // namespace hone::serve

@@ -158,11 +158,15 @@ Command add_serve_command(CLI::App& root) {
   app->add_flag("--no-grpc", o->no_grpc, "Serve HTTP only");
   app->add_option("--host", o->host, "Address to listen on (default 0.0.0.0: every interface)")->type_name("ADDR");
   app->add_option("--threads", o->config.threads,
-                  "Intra-op threads per model instance (default: cores / instances, at least 1)")
+                  "Intra-op threads per model instance (default: measured at load, see --instances; with --instances: "
+                  "cores / instances, at least 1)")
       ->type_name("N")
       ->check(CLI::NonNegativeNumber);
   app->add_option("--instances", o->config.instances, "Instances (sessions) per model running batches in parallel "
-                                                      "(default 1)")
+                                                      "(default: measured at load: a model whose batch-1 run takes "
+                                                      "under 1 ms on one thread gets one single-threaded instance "
+                                                      "per core, others one instance on every core; with --threads: "
+                                                      "1)")
       ->type_name("K")
       ->check(CLI::Range(1, 256));
   app->add_option("--max-batch-size", o->config.max_batch_size,
