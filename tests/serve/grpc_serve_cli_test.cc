@@ -1,11 +1,8 @@
 // `hone serve` through the built program, over gRPC: it prints the gRPC address, answers Hone's gRPC client, and on
 // SIGTERM finishes the gRPC calls in flight before exiting 0.
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
 
 #include <chrono>
 #include <cstring>
@@ -17,8 +14,7 @@
 #include "data/npy.h"
 #include "hone/hone.h"
 #include "serve/infer_client.h"
-
-extern char** environ;
+#include "serve_process.h"
 
 namespace hone::serve {
 namespace {
@@ -27,66 +23,7 @@ namespace fs = std::filesystem;
 
 std::string fixture(const std::string& file) { return std::string(HONE_SOURCE_DIR) + "/tests/fixtures/" + file; }
 
-// `hone serve ARGS` in the background with stdout and stderr in files; killed at the end if still running.
-class ServeProgram {
- public:
-  explicit ServeProgram(const std::vector<std::string>& args) : dir_(hone::testing::fresh_temp_dir("grpc-serve")) {
-    std::vector<std::string> argv_strings = {hone::testing::hone_binary(), "serve"};
-    argv_strings.insert(argv_strings.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : argv_strings) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, (dir_ / "out").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&actions, 2, (dir_ / "err").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ) != 0) pid_ = -1;
-    posix_spawn_file_actions_destroy(&actions);
-  }
-  ~ServeProgram() {
-    if (pid_ > 0 && !exited_) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-    fs::remove_all(dir_);
-  }
-  pid_t pid() const { return pid_; }
-  std::string out() const { return hone::testing::read_text_file(dir_ / "out"); }
-  std::string err() const { return hone::testing::read_text_file(dir_ / "err"); }
-
-  // The port in the first line of stdout matching `pattern` (one capture group), waiting up to 60 s; 0 if none.
-  int wait_for_port(const std::regex& pattern) {
-    for (int i = 0; i < 600; ++i) {
-      std::smatch m;
-      const std::string text = out();
-      if (std::regex_search(text, m, pattern)) return std::stoi(m[1]);
-      int status;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        exited_ = true;
-        return 0;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    return 0;
-  }
-  // The exit status, waiting up to `seconds`; -1 when it did not exit normally in time.
-  int wait_exit(int seconds) {
-    for (int i = 0; i < seconds * 100; ++i) {
-      int status;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        exited_ = true;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return -1;
-  }
-
- private:
-  fs::path dir_;
-  pid_t pid_ = -1;
-  bool exited_ = false;
-};
+using ServeProgram = testing::ServeProcess;
 
 TEST(GrpcServeCli, ServesGrpcAndFinishesTheCallInFlightOnSigterm) {
   HONE_REQUIRE_CLI_BINARY();

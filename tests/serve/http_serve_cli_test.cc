@@ -1,9 +1,5 @@
 // `hone serve` through the built program: it serves on a free port, answers a request, and on SIGTERM (or SIGINT)
 // finishes the request in flight and exits 0. Flag mistakes are usage errors.
-#include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
 
 #include <chrono>
 #include <fstream>
@@ -13,8 +9,7 @@
 
 #include "../cli/cli_harness.h"
 #include "http_test_util.h"
-
-extern char** environ;
+#include "serve_process.h"
 
 namespace hone::serve::testing {
 namespace {
@@ -24,75 +19,13 @@ using hone::testing::CliResult;
 using hone::testing::run_hone;
 namespace fs = std::filesystem;
 
-// `hone serve ARGS` in the background, stdout and stderr to files; the port it prints.
-class ServeProcess {
- public:
-  explicit ServeProcess(const std::vector<std::string>& args) : dir_(hone::testing::fresh_temp_dir("serve")) {
-    std::vector<std::string> argv_strings = {hone::testing::hone_binary(), "serve"};
-    argv_strings.insert(argv_strings.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : argv_strings) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, (dir_ / "out").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&actions, 2, (dir_ / "err").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ) != 0) pid_ = -1;
-    posix_spawn_file_actions_destroy(&actions);
-  }
-  ~ServeProcess() {
-    if (pid_ > 0 && !exited_) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-    fs::remove_all(dir_);
-  }
-  pid_t pid() const { return pid_; }
-  std::string out() const { return hone::testing::read_text_file(dir_ / "out"); }
-  std::string err() const { return hone::testing::read_text_file(dir_ / "err"); }
-
-  // The HTTP port from "HTTP: http://HOST:PORT", waiting up to 60 s for it; 0 when the program never said.
-  int wait_for_port() {
-    static const std::regex line(R"(HTTP: http://[^:\s]+:(\d+))");
-    for (int i = 0; i < 600; ++i) {
-      std::smatch m;
-      std::string text = out();
-      if (std::regex_search(text, m, line)) return std::stoi(m[1]);
-      int status;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        exited_ = true;
-        return 0;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    return 0;
-  }
-  // The exit status, waiting up to `seconds`; -1 when it did not exit normally in time.
-  int wait_exit(int seconds) {
-    for (int i = 0; i < seconds * 100; ++i) {
-      int status;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        exited_ = true;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return -1;
-  }
-
- private:
-  fs::path dir_;
-  pid_t pid_ = -1;
-  bool exited_ = false;
-};
-
 TEST(HttpServeCli, SigtermFinishesTheRequestInFlightAndExitsZero) {
   HONE_REQUIRE_CLI_BINARY();
   TempDir dir;
   ServeProcess serve({"--model", "slow=" + write_slow_model(dir.path()), "--http-port", "0", "--host", "127.0.0.1",
                       "--no-grpc", "--threads", "1"});
   ASSERT_GT(serve.pid(), 0);
-  int port = serve.wait_for_port();
+  int port = serve.wait_for_http_port();
   ASSERT_GT(port, 0) << serve.out() << serve.err();
   EXPECT_NE(serve.out().find("model 'slow' version 1 ready"), std::string::npos) << serve.out();
 
@@ -141,7 +74,7 @@ TEST(HttpServeCli, SigtermFinishesTheRequestInFlightAndExitsZero) {
 TEST(HttpServeCli, SigintDrainsToo) {
   HONE_REQUIRE_CLI_BINARY();
   ServeProcess serve({"--model", "cnn=" + cnn_path(), "--http-port", "0", "--host", "127.0.0.1", "--no-grpc"});
-  ASSERT_GT(serve.wait_for_port(), 0) << serve.out() << serve.err();
+  ASSERT_GT(serve.wait_for_http_port(), 0) << serve.out() << serve.err();
   ASSERT_EQ(::kill(serve.pid(), SIGINT), 0);
   EXPECT_EQ(serve.wait_exit(30), 0) << serve.out() << serve.err();
   EXPECT_NE(serve.out().find("SIGINT: draining"), std::string::npos) << serve.out();
