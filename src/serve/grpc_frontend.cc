@@ -6,7 +6,9 @@
 #include <fmt/format.h>
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <climits>
 #include <mutex>
 #include <thread>
@@ -111,6 +113,12 @@ class InferenceService final : public inference::GRPCInferenceService::CallbackS
       server_.count_rejected(request->model_name(), e.kind());
       reactor->Finish(to_status(e));
       return reactor;
+    }
+    // The caller's deadline bounds the request's wait in the queue: past it nobody reads the answer.
+    const auto deadline = ctx->deadline();
+    if (deadline != std::chrono::system_clock::time_point::max()) {
+      auto left = std::chrono::duration_cast<std::chrono::microseconds>(deadline - std::chrono::system_clock::now());
+      decoded.deadline_us = std::max<int64_t>(1, left.count());
     }
     // From here the server counts the outcome, whether it refuses the request at once or later.
     grpc::Status refused = guarded([&] {

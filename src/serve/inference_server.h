@@ -54,6 +54,8 @@ struct InferRequest {
   std::vector<NamedTensor> inputs;
   std::vector<std::string> outputs;  // the outputs wanted, by name; empty = all, in the model's order
   int64_t timeout_us = 0;            // time allowed in the queue; 0 = the model's default (none unless configured)
+  int64_t deadline_us = 0;  // how long the caller still waits for the answer (a gRPC deadline); bounds the queue
+                            // time too, so nothing runs for a caller who has gone; 0 = no deadline
 };
 
 struct InferResponse {

@@ -250,6 +250,29 @@ TEST(DynamicBatcher, RequestsThatWaitPastTheirTimeoutAreUnavailable) {
   EXPECT_TRUE(contains(e->what(), "timed out after 100 us in the queue")) << e->what();
 }
 
+TEST(DynamicBatcher, ACallersDeadlineBoundsItsTimeInTheQueue) {
+  TempDir dir;
+  InferenceServer server(batching(1, 0));
+  server.add_model("two", write_two_output_model(dir, true));
+  Results results(3);
+  server.infer_async(request_for("two", "x", wide_tensor()), results.slot(2));  // keeps the one instance busy
+  InferRequest gone = request_for("two", "x", rows_tensor(1, 0));
+  gone.timeout_us = 60'000'000;  // its own timeout is longer than the caller waits
+  gone.deadline_us = 100;
+  server.infer_async(std::move(gone), results.slot(0));
+  InferRequest waiting = request_for("two", "x", rows_tensor(1, 1));
+  waiting.deadline_us = 60'000'000;
+  server.infer_async(std::move(waiting), results.slot(1));
+  server.drain();
+  results.response(2);
+  results.response(1);
+  ASSERT_TRUE(results.slots[0].has_value());
+  auto* e = std::get_if<ServeError>(&*results.slots[0]);
+  ASSERT_NE(e, nullptr) << "waited behind a run of 2M floats past its caller's 100 us deadline, yet ran";
+  EXPECT_EQ(e->kind(), ErrorKind::Unavailable);
+  EXPECT_TRUE(contains(e->what(), "timed out after 100 us in the queue")) << e->what();
+}
+
 TEST(DynamicBatcher, SeveralInstancesServeOneModel) {
   TempDir dir;
   ServerOptions options = batching(4, 1'000);

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <future>
 #include <sstream>
 #include <thread>
 
@@ -21,6 +22,7 @@
 #include "serve/grpc_frontend.h"
 #include "serve/grpc_tensor_codec.h"
 #include "serve/infer_client.h"
+#include "http_test_util.h"
 
 namespace hone::serve {
 namespace {
@@ -422,6 +424,57 @@ TEST_F(GrpcProtocolTest, StopFinishesAndRefusesNewCalls) {
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
   EXPECT_FALSE(stub_->ServerLive(&ctx, {}, &live).ok());
+}
+
+// A call's deadline bounds its wait in the queue: behind a long run, a call whose caller gave up is refused
+// instead of run (and counted as unavailable), while a patient call runs.
+TEST(GrpcDeadline, ACallWhoseDeadlinePassesInTheQueueIsNotRun) {
+  const fs::path dir = fs::temp_directory_path() / ("hone_grpc_deadline_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  ServerOptions options;
+  options.defaults.instances = 1;
+  options.defaults.threads = 1;
+  options.defaults.max_batch_size = 1;
+  InferenceServer server(options);
+  server.add_model("slow", testing::write_slow_model(dir));
+  GrpcFrontend frontend(server, GrpcOptions{.host = "127.0.0.1", .port = 0});
+  auto stub = inference::GRPCInferenceService::NewStub(grpc::CreateChannel(
+      "127.0.0.1:" + std::to_string(frontend.port()), grpc::InsecureChannelCredentials()));
+  Tensor x(DType::Float32, {1, 1024, 1024});
+  for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = 0.5f;
+  const inference::ModelInferRequest request = infer_request("slow", x, true, "x");
+  const auto call = [&](std::chrono::milliseconds deadline) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + deadline);
+    inference::ModelInferResponse response;
+    return stub->ModelInfer(&ctx, request, &response);
+  };
+
+  auto patient = std::async(std::launch::async, call, std::chrono::milliseconds(60'000));
+  bool running = false;  // the patient call holds the only instance
+  for (int i = 0; i < 3000 && !running; ++i) {
+    running = server.metrics_text().find("hone_inflight_requests{model=\"slow\",version=\"1\"} 1") !=
+              std::string::npos;
+    if (!running) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_TRUE(running);
+  grpc::Status gone = call(std::chrono::milliseconds(20));
+  EXPECT_FALSE(gone.ok());
+  EXPECT_TRUE(gone.error_code() == StatusCode::DEADLINE_EXCEEDED || gone.error_code() == StatusCode::UNAVAILABLE)
+      << gone.error_code() << " " << gone.error_message();
+  grpc::Status done = patient.get();
+  EXPECT_TRUE(done.ok()) << done.error_message();
+  double unavailable = 0, success = 0;
+  for (int i = 0; i < 3000 && success + unavailable < 2; ++i) {  // the refusal is counted when an instance frees
+    const std::string m = server.metrics_text();
+    unavailable = requests_total(m, "slow", "unavailable");
+    success = requests_total(m, "slow", "success");
+    if (success + unavailable < 2) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(success, 1) << "the call whose caller had gone ran anyway";
+  EXPECT_EQ(unavailable, 1);
+  frontend.stop();
+  fs::remove_all(dir);
 }
 
 TEST_F(GrpcProtocolTest, RepositoryIndexLoadAndUnload) {
