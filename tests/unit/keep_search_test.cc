@@ -93,6 +93,38 @@ TEST(KeepSearch, HigherIsBetterAndPatience) {
   EXPECT_EQ(f.steps.size(), 2u);
 }
 
+TEST(KeepSearch, ByEfficiencyKeepsTheMostGainPerCostFirst) {
+  // Errors b 0.5, d 0.3, c 0.02, e 0.004, a 0.001; "b" costs 100 and "d" 10, the rest 1 each (total 113, floor
+  // 113 / 50 = 2.26): gain per cost d 0.3 / 12.26 > c 0.02 / 3.26 > b 0.5 / 102.26 > e > a.
+  AdditiveErrors m;
+  KeepSearchProblem p = m.problem();
+  const std::map<std::string, double> cost = {{"a", 1}, {"b", 100}, {"c", 1}, {"d", 10}, {"e", 1}};
+  p.cost = [cost](const std::string& node) { return cost.at(node); };
+  p.by_efficiency = true;
+  p.target = 0.03;
+  SearchResult r = search_keep_set(p);
+  EXPECT_TRUE(r.met);
+  EXPECT_EQ(steps_of(r), (std::vector<std::string>{"d", "c", "b"}));
+  EXPECT_NEAR(r.final_metric, 0.005, 1e-12);
+  for (const LayerSensitivity& s : r.sensitivity) EXPECT_NEAR(s.cost_share, cost.at(s.node) / 113, 1e-12) << s.node;
+  // Without it, the same costs only break ties: the largest error first.
+  p.by_efficiency = false;
+  EXPECT_EQ(steps_of(search_keep_set(p)), (std::vector<std::string>{"b", "d"}));
+}
+
+TEST(KeepSearch, ByEfficiencyPutsCandidatesWithoutGainLast) {
+  AdditiveErrors m;
+  m.error["a"] = 0;  // free to keep, but keeping it gains nothing
+  KeepSearchProblem p = m.problem();
+  p.cost = [](const std::string& node) { return node == "a" ? 0.0 : 50.0; };
+  p.by_efficiency = true;
+  p.target = 0.0;
+  SearchResult r = search_keep_set(p);
+  ASSERT_EQ(r.sensitivity.size(), 5u);
+  EXPECT_EQ(r.sensitivity.back().node, "a");
+  EXPECT_EQ(r.sensitivity.front().node, "b");
+}
+
 TEST(KeepSearch, MetAtOnceRunsOnce) {
   AdditiveErrors m;
   KeepSearchProblem p = m.problem();

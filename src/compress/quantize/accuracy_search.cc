@@ -5,13 +5,16 @@
 #include <functional>
 #include <limits>
 #include <memory>
+#include <unordered_map>
 
+#include "bench/cost_model.h"
 #include "bench/evaluate.h"
 #include "bench/fidelity.h"
 #include "bench/progress.h"
 #include "compress/quantize/qdq.h"
 #include "data/dataset.h"
 #include "hone/hone.h"
+#include "ops/infer_graph.h"
 
 namespace hone::quant {
 
@@ -86,6 +89,32 @@ class SqnrMetric {
   bool cached_ = false;
 };
 
+// FLOPs of every node at the shape of `data`'s first batch (empty when the model's types cannot be inferred).
+std::map<std::string, double> layer_flops(const Model& m, const data::Dataset* data, int64_t batch) {
+  std::map<std::string, double> out;
+  if (!data || m.graph.inputs.size() != 1) return out;
+  try {
+    data::InputBatcher batcher(*data, m.graph.inputs[0], batch);
+    Shape shape = batcher.batch(0).shape();
+    const int64_t opset = m.opset("");
+    InferOptions io;
+    io.opset = [&](const std::string& d) { return d.empty() || d == "ai.onnx" ? opset : m.opset(d); };
+    io.fold_constants = false;
+    io.throw_on_unsupported = false;
+    std::unordered_map<std::string, TypeInfo> inputs;
+    inputs[m.graph.inputs[0].name] = TypeInfo::tensor(m.graph.inputs[0].type.elem, to_sym_shape(shape));
+    GraphTypes types = infer_graph(m.graph, io, inputs);
+    TypeLookup type_of = [&](const std::string& v) -> const TypeInfo* {
+      auto it = types.types.find(v);
+      return it == types.types.end() ? nullptr : &it->second;
+    };
+    for (const Node& n : m.graph.nodes) out[n.name] = static_cast<double>(node_cost(n, type_of).flops);
+  } catch (const Error&) {
+    out.clear();  // no costs: the search ranks by sensitivity alone
+  }
+  return out;
+}
+
 }  // namespace
 
 SearchResult search_keep_set(const KeepSearchProblem& problem) {
@@ -125,10 +154,23 @@ SearchResult search_keep_set(const KeepSearchProblem& problem) {
     if (problem.only_one) g = std::isnan(v) ? 0.0 : problem.lower_is_better ? v : -v;
     r.sensitivity.push_back({node, op_of(node), v, g});
   }
+  std::map<std::string, double> cost;
+  double total_cost = 0;
+  if (problem.cost)
+    for (const std::string& node : problem.candidates) total_cost += cost[node] = std::max(0.0, problem.cost(node));
+  if (total_cost > 0)
+    for (LayerSensitivity& s : r.sensitivity) s.cost_share = cost[s.node] / total_cost;
+  const double cost_floor = total_cost / (10.0 * static_cast<double>(std::max<size_t>(1, layers)));
+  const bool by_efficiency = problem.by_efficiency && total_cost > 0;
+  auto efficiency = [&](const LayerSensitivity& s) { return s.gain / (cost[s.node] + cost_floor); };
   std::stable_sort(r.sensitivity.begin(), r.sensitivity.end(),
                    [&](const LayerSensitivity& a, const LayerSensitivity& b) {
+                     if (by_efficiency && (a.gain > 0 || b.gain > 0)) {
+                       if ((a.gain > 0) != (b.gain > 0)) return a.gain > 0;
+                       if (efficiency(a) != efficiency(b)) return efficiency(a) > efficiency(b);
+                     }
                      if (a.gain != b.gain || !problem.cost) return a.gain > b.gain;
-                     return problem.cost(a.node) < problem.cost(b.node);
+                     return cost[a.node] < cost[b.node];
                    });
   double current = r.quantized, best = r.quantized;
   int stale = 0;
@@ -191,6 +233,18 @@ SearchResult search_keep_float(const Model& fp32, const QuantizeConfig& config,
   KeepSearchProblem problem;
   problem.candidates = plan_quantization(fp32, config, {}, config.mode == QuantMode::Static ? ranges : nullptr).compute;
   for (const Node& n : fp32.graph.nodes) problem.op_of[n.name] = n.op_type;
+  // What each candidate costs left float: its FLOPs at the data's sample shape. The layers are kept in order of
+  // metric gained per FLOP, so the model keeps as much of its int8 speed as the target allows.
+  std::map<std::string, double> flops = layer_flops(fp32, goal.kind == AccuracyGoal::Kind::MaxAccuracyDrop
+                                                              ? goal.eval
+                                                              : goal.calibration, run.batch);
+  if (!flops.empty()) {
+    problem.cost = [flops](const std::string& node) {
+      auto it = flops.find(node);
+      return it == flops.end() ? 0.0 : it->second;
+    };
+    problem.by_efficiency = true;
+  }
   problem.target = target;
   problem.evaluate = [&](const std::set<std::string>& keep, const std::string& label) {
     quiet.label = label == "quantized model" || label.starts_with("sensitivity") ? label

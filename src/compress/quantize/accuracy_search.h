@@ -38,6 +38,7 @@ struct LayerSensitivity {
   std::string node, op;
   double metric = 0;  // the metric with every other layer quantized and this one float
   double gain = 0;    // how much better than the fully quantized model's (metric - it, or it - metric when lower is better)
+  double cost_share = 0;  // the layer's share of the candidates' work (FLOPs) when the problem has a cost, else 0
 };
 
 struct SearchStep {
@@ -77,6 +78,10 @@ struct KeepSearchProblem {
   // own error is what keeping it removes. The gain is then how much worse than keeping them all.
   bool only_one = false;
   std::function<double(const std::string&)> cost;  // ties in sensitivity: the cheaper to keep first (may be empty)
+  // With `cost`: candidates are kept in order of gain per unit of cost (the most metric for the least work left in
+  // higher precision), not of gain alone. A floor of a tenth of the mean candidate's cost keeps near-free layers with
+  // a gain too small to matter from jumping the queue; candidates without a gain come last, by gain.
+  bool by_efficiency = false;
   // Stop after this many steps in a row that did not improve on the best metric so far (0: never).
   int patience = 0;
 };

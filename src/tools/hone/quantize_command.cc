@@ -218,6 +218,11 @@ std::string metric_text(const quant::SearchResult& s, double v) {
   return fmt::format("SQNR {} dB", db(v));
 }
 
+// ", 2.1% of FLOPs" for a layer's share of the quantizable layers' work; "" when not known.
+std::string work_share(double share) {
+  return share > 0 ? fmt::format(", {:.2g}% of FLOPs", share * 100) : std::string();
+}
+
 int quantize_int8(const QuantizeCliOptions& o) {
   quant::QuantizeConfig config;
   config.mode = parse_mode(o.mode);
@@ -385,7 +390,7 @@ int quantize_int8(const QuantizeCliOptions& o) {
       json sens = json::array(), steps = json::array();
       for (const auto& s : search->sensitivity)
         sens.push_back({{"node", s.node}, {"op", s.op}, {"metric", number_or_null(s.metric)},
-                        {"gain", number_or_null(s.gain)}});
+                        {"gain", number_or_null(s.gain)}, {"flops_share", s.cost_share}});
       for (const auto& s : search->steps)
         steps.push_back({{"node", s.node}, {"op", s.op}, {"before", number_or_null(s.before)},
                          {"after", number_or_null(s.after)}});
@@ -445,16 +450,25 @@ int quantize_int8(const QuantizeCliOptions& o) {
                  std::min<size_t>(search->sensitivity.size(), 10), search->sensitivity.size());
       for (size_t i = 0; i < search->sensitivity.size() && i < 10; ++i) {
         const auto& s = search->sensitivity[i];
-        fmt::print("    {} ({}) float: {} ({:+.3g})\n", s.node, s.op, metric_text(*search, s.metric),
-                   search->metric == "top1" ? s.gain * 100 : s.gain);
+        fmt::print("    {} ({}) float: {} ({:+.3g}){}\n", s.node, s.op, metric_text(*search, s.metric),
+                   search->metric == "top1" ? s.gain * 100 : s.gain, work_share(s.cost_share));
       }
-      fmt::print("  kept float, most sensitive first:\n");
-      for (const auto& s : search->steps)
-        fmt::print("    {} ({}): {} -> {}\n", s.node, s.op, metric_text(*search, s.before),
-                   metric_text(*search, s.after));
-      fmt::print("  met with {} layer{} float: {} ({} models evaluated)\n", search->steps.size(),
-                 search->steps.size() == 1 ? "" : "s", metric_text(*search, search->final_metric),
-                 search->evaluations);
+      const bool costed = std::any_of(search->sensitivity.begin(), search->sensitivity.end(),
+                                      [](const auto& s) { return s.cost_share > 0; });
+      fmt::print("  kept float, {}:\n", costed ? "the most gained per FLOP first" : "most sensitive first");
+      double kept_share = 0;
+      for (const auto& s : search->steps) {
+        double share = 0;
+        for (const auto& l : search->sensitivity)
+          if (l.node == s.node) share = l.cost_share;
+        kept_share += share;
+        fmt::print("    {} ({}): {} -> {}{}\n", s.node, s.op, metric_text(*search, s.before),
+                   metric_text(*search, s.after), work_share(share));
+      }
+      fmt::print("  met with {} layer{} float{}: {} ({} models evaluated)\n", search->steps.size(),
+                 search->steps.size() == 1 ? "" : "s",
+                 costed ? fmt::format(" ({:.1f}% of the quantizable layers' FLOPs)", kept_share * 100) : "",
+                 metric_text(*search, search->final_metric), search->evaluations);
     }
   }
   if (fid) {
