@@ -5,8 +5,8 @@
 // each quantized layer's sensitivity is measured "all but one": the model with every layer quantized except that
 // one. That measures exactly the choice the search then makes (the benefit of keeping one layer float while the
 // others stay quantized, including how its error grows through the layers after it), which quantizing one layer at a
-// time would only estimate. Layers are then kept float, most sensitive first, until the target holds; every step
-// is measured, and the report names each layer kept and the metric before and after it.
+// time would only estimate. Layers are then kept float, the most gained per FLOP first, until the target holds;
+// every step is measured, and the report names each layer kept and the metric before and after it.
 #pragma once
 #include <functional>
 #include <map>
@@ -51,7 +51,7 @@ struct SearchResult {
   double fp32 = 0;       // the fp32 model's metric (sqnr: +inf)
   double target = 0;     // the value the metric must reach
   double quantized = 0;  // every planned layer quantized
-  std::vector<LayerSensitivity> sensitivity;  // most sensitive first; empty when the target held at once
+  std::vector<LayerSensitivity> sensitivity;  // in the order kept (by_efficiency); empty when met at once
   std::vector<SearchStep> steps;
   std::set<std::string> keep_float;
   double final_metric = 0;

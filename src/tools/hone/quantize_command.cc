@@ -2,7 +2,7 @@
 // is written as QDQ ONNX (src/compress/quantize/); fp16 / bf16 go to the float converter
 // (src/compress/quantize/float_convert.h). Prints what was quantized and what stayed float and why, the sizes on disk
 // and, with --report, the SQNR of every quantized layer's output and of the final outputs against fp32 on the
-// calibration data. --max-accuracy-drop / --min-sqnr keep the most sensitive layers float until the target holds.
+// calibration data. --max-accuracy-drop / --min-sqnr keep layers float (most gain per FLOP first) until the target holds.
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -604,7 +604,8 @@ Command add_quantize_command(CLI::App& root) {
       "MaxPool, Reshape, Transpose, Flatten, Squeeze, Unsqueeze, nearest Resize and Concat on their input's scale. "
       "Weights are symmetric int8 and biases int32. The model first goes through hone optimize's passes, so node "
       "names are those --list-nodes prints. --max-accuracy-drop / --min-sqnr measure each layer's sensitivity "
-      "(every layer quantized but that one) and keep the most sensitive float until the target holds.");
+      "(every layer quantized but that one) and keep layers float, the most gained per FLOP first, until the target "
+      "holds.");
   return {app, [o] { return quantize(*o); }};
 }
 
