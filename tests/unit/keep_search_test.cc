@@ -125,6 +125,35 @@ TEST(KeepSearch, ByEfficiencyPutsCandidatesWithoutGainLast) {
   EXPECT_EQ(r.sensitivity.front().node, "b");
 }
 
+TEST(KeepSearch, DropWorseningLeavesALayerThatHurtsLowered) {
+  // Errors that partly cancel, as on real data: keeping "d" float while "b" is float too adds 0.1 instead of
+  // removing 0.3.
+  AdditiveErrors m;
+  KeepSearchProblem p = m.problem();
+  auto additive = p.evaluate;
+  p.evaluate = [additive](const std::set<std::string>& keep, const std::string& l) {
+    double v = additive(keep, l);
+    return keep.count("b") && keep.count("d") ? v + 0.4 : v;
+  };
+  p.target = 0.2;
+  p.drop_worsening = true;
+  SearchResult r = search_keep_set(p);
+  // b (0.825 -> 0.325), d (-> 0.425: worse, dropped), c (0.325 -> 0.305), e (-> 0.301); "a" is never tried (one short).
+  EXPECT_FALSE(r.met);
+  EXPECT_EQ(steps_of(r), (std::vector<std::string>{"b", "d", "c", "e"}));
+  ASSERT_EQ(r.steps.size(), 4u);
+  EXPECT_TRUE(r.steps[0].kept);
+  EXPECT_FALSE(r.steps[1].kept);
+  EXPECT_NEAR(r.steps[1].after, 0.425, 1e-12);
+  EXPECT_NEAR(r.steps[2].before, 0.325, 1e-12);  // measured from the set without "d"
+  EXPECT_EQ(r.keep_float, (std::set<std::string>{"b", "c", "e"}));
+  EXPECT_NEAR(r.final_metric, 0.301, 1e-12);
+  // Without it, "d" stays float once kept.
+  p.drop_worsening = false;
+  SearchResult plain = search_keep_set(p);
+  EXPECT_TRUE(plain.keep_float.count("d"));
+}
+
 TEST(KeepSearch, MetAtOnceRunsOnce) {
   AdditiveErrors m;
   KeepSearchProblem p = m.problem();

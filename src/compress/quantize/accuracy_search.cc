@@ -186,6 +186,12 @@ SearchResult search_keep_set(const KeepSearchProblem& problem) {
       v = problem.evaluate(r.keep_float, fmt::format("keeping {} layers", r.keep_float.size()));
       ++r.evaluations;
     }
+    if (problem.drop_worsening && gain(v, current) < 0) {
+      r.keep_float.erase(s.node);
+      r.steps.push_back({s.node, s.op, current, v, false});
+      if (problem.patience > 0 && ++stale >= problem.patience) break;
+      continue;
+    }
     r.steps.push_back({s.node, s.op, current, v});
     current = v;
     if (gain(v, best) > 0) {
@@ -245,6 +251,7 @@ SearchResult search_keep_float(const Model& fp32, const QuantizeConfig& config,
     };
     problem.by_efficiency = true;
   }
+  problem.drop_worsening = true;
   problem.target = target;
   problem.evaluate = [&](const std::set<std::string>& keep, const std::string& label) {
     quiet.label = label == "quantized model" || label.starts_with("sensitivity") ? label

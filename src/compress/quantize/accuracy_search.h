@@ -44,6 +44,7 @@ struct LayerSensitivity {
 struct SearchStep {
   std::string node, op;
   double before = 0, after = 0;  // the metric before and after keeping this layer float too
+  bool kept = true;              // false: it made the metric worse (drop_worsening), so it stayed lowered
 };
 
 struct SearchResult {
@@ -82,6 +83,9 @@ struct KeepSearchProblem {
   // higher precision), not of gain alone. A floor of a tenth of the mean candidate's cost keeps near-free layers with
   // a gain too small to matter from jumping the queue; candidates without a gain come last, by gain.
   bool by_efficiency = false;
+  // A candidate whose keeping measurably worsens the metric (on real data the metric is not additive: rounding
+  // errors partly cancel) is left lowered and the search goes on; its step is reported with kept = false.
+  bool drop_worsening = false;
   // Stop after this many steps in a row that did not improve on the best metric so far (0: never).
   int patience = 0;
 };

@@ -387,19 +387,21 @@ int quantize_int8(const QuantizeCliOptions& o) {
       j["output_sqnr_db"] = number_or_null(fid->overall.sqnr_db);
     }
     if (search) {
-      json sens = json::array(), steps = json::array();
+      json sens = json::array(), steps = json::array(), tried = json::array();
       for (const auto& s : search->sensitivity)
         sens.push_back({{"node", s.node}, {"op", s.op}, {"metric", number_or_null(s.metric)},
                         {"gain", number_or_null(s.gain)}, {"flops_share", s.cost_share}});
       for (const auto& s : search->steps)
-        steps.push_back({{"node", s.node}, {"op", s.op}, {"before", number_or_null(s.before)},
-                         {"after", number_or_null(s.after)}});
+        (s.kept ? steps : tried)
+            .push_back({{"node", s.node}, {"op", s.op}, {"before", number_or_null(s.before)},
+                        {"after", number_or_null(s.after)}});
       j["accuracy_target"] = {{"metric", search->metric},
                               {"target", number_or_null(search->target)},
                               {"fp32", number_or_null(search->fp32)},
                               {"quantized", number_or_null(search->quantized)},
                               {"final", number_or_null(search->final_metric)},
                               {"kept_float", steps},
+                              {"tried_not_kept", tried},
                               {"sensitivity", sens},
                               {"evaluations", search->evaluations}};
     }
@@ -461,12 +463,12 @@ int quantize_int8(const QuantizeCliOptions& o) {
         double share = 0;
         for (const auto& l : search->sensitivity)
           if (l.node == s.node) share = l.cost_share;
-        kept_share += share;
-        fmt::print("    {} ({}): {} -> {}{}\n", s.node, s.op, metric_text(*search, s.before),
-                   metric_text(*search, s.after), work_share(share));
+        if (s.kept) kept_share += share;
+        fmt::print("    {} ({}): {} -> {}{}{}\n", s.node, s.op, metric_text(*search, s.before),
+                   metric_text(*search, s.after), work_share(share), s.kept ? "" : ": worse, left int8");
       }
-      fmt::print("  met with {} layer{} float{}: {} ({} models evaluated)\n", search->steps.size(),
-                 search->steps.size() == 1 ? "" : "s",
+      fmt::print("  met with {} layer{} float{}: {} ({} models evaluated)\n", search->keep_float.size(),
+                 search->keep_float.size() == 1 ? "" : "s",
                  costed ? fmt::format(" ({:.1f}% of the quantizable layers' FLOPs)", kept_share * 100) : "",
                  metric_text(*search, search->final_metric), search->evaluations);
     }
