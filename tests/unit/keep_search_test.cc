@@ -112,6 +112,29 @@ TEST(KeepSearch, ByEfficiencyKeepsTheMostGainPerCostFirst) {
   EXPECT_EQ(steps_of(search_keep_set(p)), (std::vector<std::string>{"b", "d"}));
 }
 
+TEST(KeepSearch, ByEfficiencyFallsBackToGainWhenTheCheapFirstMissTheTarget) {
+  // "b" (error 0.5) is far the costliest: by gain per cost it comes last (floor 1004 / 50: d 0.3 / 21.08, e, c, a,
+  // then b 0.5 / 1020), where the search stops one short with 0.5 left.
+  AdditiveErrors m;
+  m.error = {{"a", 0.05}, {"b", 0.5}, {"c", 0.06}, {"d", 0.3}, {"e", 0.07}};
+  KeepSearchProblem p = m.problem();
+  p.cost = [](const std::string& node) { return node == "b" ? 1000.0 : 1.0; };
+  p.by_efficiency = true;
+  p.target = 0.2;
+  SearchResult r = search_keep_set(p);
+  EXPECT_TRUE(r.met);
+  EXPECT_FALSE(r.by_efficiency);
+  EXPECT_EQ(steps_of(r), (std::vector<std::string>{"b", "d"}));
+  EXPECT_NEAR(r.final_metric, 0.18, 1e-12);
+  EXPECT_EQ(r.evaluations, m.runs);
+  // A target the cheap ones reach keeps the efficient order.
+  p.target = 0.51;
+  SearchResult cheap = search_keep_set(p);
+  EXPECT_TRUE(cheap.met);
+  EXPECT_TRUE(cheap.by_efficiency);
+  EXPECT_EQ(steps_of(cheap), (std::vector<std::string>{"d", "e", "c", "a"}));
+}
+
 TEST(KeepSearch, ByEfficiencyPutsCandidatesWithoutGainLast) {
   AdditiveErrors m;
   m.error["a"] = 0;  // free to keep, but keeping it gains nothing

@@ -163,49 +163,82 @@ SearchResult search_keep_set(const KeepSearchProblem& problem) {
   const double cost_floor = total_cost / (10.0 * static_cast<double>(std::max<size_t>(1, layers)));
   const bool by_efficiency = problem.by_efficiency && total_cost > 0;
   auto efficiency = [&](const LayerSensitivity& s) { return s.gain / (cost[s.node] + cost_floor); };
+  auto by_gain = [&](const LayerSensitivity& a, const LayerSensitivity& b) {
+    if (a.gain != b.gain || !problem.cost) return a.gain > b.gain;
+    return cost[a.node] < cost[b.node];
+  };
   std::stable_sort(r.sensitivity.begin(), r.sensitivity.end(),
                    [&](const LayerSensitivity& a, const LayerSensitivity& b) {
                      if (by_efficiency && (a.gain > 0 || b.gain > 0)) {
                        if ((a.gain > 0) != (b.gain > 0)) return a.gain > 0;
                        if (efficiency(a) != efficiency(b)) return efficiency(a) > efficiency(b);
                      }
-                     if (a.gain != b.gain || !problem.cost) return a.gain > b.gain;
-                     return cost[a.node] < cost[b.node];
+                     return by_gain(a, b);
                    });
-  double current = r.quantized, best = r.quantized;
-  int stale = 0;
-  // Keeping every layer float would "meet" any target: that is no quantized model, so the search stops one short.
-  for (size_t i = 0; i + 1 < r.sensitivity.size(); ++i) {
-    const LayerSensitivity& s = r.sensitivity[i];
-    std::set<std::string> next = r.keep_float;
-    next.insert(s.node);
-    if (problem.may_keep && !problem.may_keep(next)) continue;  // over the budget: the cheaper ones may still fit
-    r.keep_float = std::move(next);
-    double v = s.metric;  // the first step is the sensitivity run itself (all-but-one)
-    if (i > 0 || problem.only_one) {
-      v = problem.evaluate(r.keep_float, fmt::format("keeping {} layers", r.keep_float.size()));
-      ++r.evaluations;
+
+  // One greedy pass: candidates kept in `order` until the target holds.
+  struct Pass {
+    std::set<std::string> keep;
+    std::vector<SearchStep> steps;
+    double current = 0;
+    bool met = false;
+  };
+  auto greedy = [&](const std::vector<LayerSensitivity>& order) {
+    Pass p;
+    p.current = r.quantized;
+    double best = r.quantized;
+    int stale = 0;
+    // Keeping every layer float would "meet" any target: that is no quantized model, so the search stops one short.
+    for (size_t i = 0; i + 1 < order.size(); ++i) {
+      const LayerSensitivity& s = order[i];
+      std::set<std::string> next = p.keep;
+      next.insert(s.node);
+      if (problem.may_keep && !problem.may_keep(next)) continue;  // over the budget: the cheaper ones may still fit
+      p.keep = std::move(next);
+      double v = s.metric;  // keeping only this one: the sensitivity run itself (all-but-one)
+      if (p.keep.size() > 1 || problem.only_one) {
+        v = problem.evaluate(p.keep, fmt::format("keeping {} layers", p.keep.size()));
+        ++r.evaluations;
+      }
+      if (problem.drop_worsening && gain(v, p.current) < 0) {
+        p.keep.erase(s.node);
+        p.steps.push_back({s.node, s.op, p.current, v, false});
+        if (problem.patience > 0 && ++stale >= problem.patience) break;
+        continue;
+      }
+      p.steps.push_back({s.node, s.op, p.current, v});
+      p.current = v;
+      if (gain(v, best) > 0) {
+        best = v;
+        stale = 0;
+      } else if (problem.patience > 0 && ++stale >= problem.patience) {
+        break;
+      }
+      if (meets(v)) {
+        p.met = true;
+        break;
+      }
     }
-    if (problem.drop_worsening && gain(v, current) < 0) {
-      r.keep_float.erase(s.node);
-      r.steps.push_back({s.node, s.op, current, v, false});
-      if (problem.patience > 0 && ++stale >= problem.patience) break;
-      continue;
-    }
-    r.steps.push_back({s.node, s.op, current, v});
-    current = v;
-    if (gain(v, best) > 0) {
-      best = v;
-      stale = 0;
-    } else if (problem.patience > 0 && ++stale >= problem.patience) {
-      break;
-    }
-    if (meets(v)) {
-      r.met = true;
-      break;
+    return p;
+  };
+  Pass pass = greedy(r.sensitivity);
+  r.by_efficiency = by_efficiency;
+  if (by_efficiency && !pass.met) {
+    // The cheap layers first may leave the target out of reach (stopping one short of keeping every layer); the
+    // most sensitive first may still reach it.
+    std::vector<LayerSensitivity> order = r.sensitivity;
+    std::stable_sort(order.begin(), order.end(), by_gain);
+    Pass second = greedy(order);
+    if (second.met || gain(second.current, pass.current) > 0) {
+      pass = std::move(second);
+      r.sensitivity = std::move(order);
+      r.by_efficiency = false;
     }
   }
-  r.final_metric = current;
+  r.keep_float = std::move(pass.keep);
+  r.steps = std::move(pass.steps);
+  r.met = pass.met;
+  r.final_metric = pass.current;
   return r;
 }
 

@@ -54,6 +54,7 @@ struct SearchResult {
   double quantized = 0;  // every planned layer quantized
   std::vector<LayerSensitivity> sensitivity;  // in the order kept (by_efficiency); empty when met at once
   std::vector<SearchStep> steps;
+  bool by_efficiency = false;  // the steps went by gain per unit of cost (else by gain alone)
   std::set<std::string> keep_float;
   double final_metric = 0;
   bool met = false;

@@ -457,7 +457,10 @@ int quantize_int8(const QuantizeCliOptions& o) {
       }
       const bool costed = std::any_of(search->sensitivity.begin(), search->sensitivity.end(),
                                       [](const auto& s) { return s.cost_share > 0; });
-      fmt::print("  kept float, {}:\n", costed ? "the most gained per FLOP first" : "most sensitive first");
+      fmt::print("  kept float, {}:\n",
+                 search->by_efficiency ? "the most gained per FLOP first"
+                 : costed ? "most sensitive first (by gain per FLOP the target was out of reach)"
+                          : "most sensitive first");
       double kept_share = 0;
       for (const auto& s : search->steps) {
         double share = 0;
