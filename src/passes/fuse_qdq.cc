@@ -163,7 +163,9 @@ class QdqFuser {
       if (!b || b->dtype() != DType::Float32 || b->numel() != m) return false;
       bias = initializer_for(conv_b, *b);
     }
-    Tail t = m_.parse_tail(conv_y, true, TailOps::All);
+    Tail t = m_.parse_tail(conv_y, true, TailOps::All, m);
+    std::string factors =
+        t.channel_factors ? folding::add_initializer(g_, ctx_, conv_y + "_channel_factors", *t.channel_factors) : "";
     const Node& c = g_.nodes[ci];  // (initializers may have been added: the node list itself is unchanged)
     Node f;
     f.domain = "hone";
@@ -172,7 +174,7 @@ class QdqFuser {
     f.attributes = c.attributes;
     add_input_attributes("x", *x, &f);
     add_tail_attributes(t, &f);
-    f.inputs = {x->q, w->q_name, w->scale_name, bias, t.residual ? t.residual->z : ""};
+    f.inputs = {x->q, w->q_name, w->scale_name, bias, t.residual ? t.residual->z : "", factors};
     f.outputs = {t.out};
     commit(ci, t.absorbed, std::move(f));
     return true;
@@ -273,30 +275,42 @@ class QdqFuser {
     return true;
   }
 
-  // Mul(DQ(a), DQ(b) or a float value) [-> Q]: a squeeze-excitation gate times its feature map.
+  // Mul(DQ(a), DQ(b) or a float value) [-> Q]: a squeeze-excitation gate times its feature map; or Mul(DQ(a), a
+  // constant [1, C, 1, 1]) [-> Q]: a per-channel rescale (depthwise input equalization where no int8 convolution
+  // produces the tensor alone).
   bool fuse_mul(size_t i) {
     const Node& n = g_.nodes[i];
     if (n.inputs.size() != 2 || n.outputs.size() != 1) return false;
     std::optional<QAct> a = m_.dq_activation(n.inputs[0]), b = m_.dq_activation(n.inputs[1]);
-    if (!(a && (b || m_.float_activation(n.inputs[1]))) && !(b && m_.float_activation(n.inputs[0]))) return false;
     // One side a gate [N, C, 1, 1] (what the fast kernel takes; other products stay float).
     auto gate = [&](const std::string& v) {
       const TypeInfo* t = ctx_.type(v);
       return t && t->shape && t->shape->size() == 4 && (*t->shape)[2].value == 1 && (*t->shape)[3].value == 1;
     };
-    if (!gate(n.inputs[0]) && !gate(n.inputs[1])) return false;
-    std::optional<QOut> q = m_.quantize_consumer(n.outputs[0]);
+    auto constant_gate = [&](const std::string& v) {
+      const Tensor* c = ctx_.constant(v);
+      return c && c->dtype() == DType::Float32 && c->rank() == 4 && c->dim(0) == 1 && gate(v);
+    };
+    bool constant_b = a && !b && constant_gate(n.inputs[1]), constant_a = b && !a && constant_gate(n.inputs[0]);
+    if (!constant_a && !constant_b) {
+      if (!(a && (b || m_.float_activation(n.inputs[1]))) && !(b && m_.float_activation(n.inputs[0]))) return false;
+      if (!gate(n.inputs[0]) && !gate(n.inputs[1])) return false;
+    }
+    std::string gate_in = constant_a || constant_b ? n.inputs[constant_a ? 0 : 1] : "";
+    if (!gate_in.empty()) gate_in = initializer_for(gate_in, *ctx_.constant(gate_in));
+    const Node& mul = g_.nodes[i];  // (initializers may have been added: the node list itself is unchanged)
+    std::optional<QOut> q = m_.quantize_consumer(mul.outputs[0]);
     Node f;
     f.domain = "hone";
     f.op_type = "QMul";
-    f.name = n.name;
+    f.name = mul.name;
     if (a) add_input_attributes("a", *a, &f);
     if (b) add_input_attributes("b", *b, &f);
     Tail t;
     t.q = q;
     add_tail_attributes(t, &f);
-    f.inputs = {a ? a->q : n.inputs[0], b ? b->q : n.inputs[1]};
-    f.outputs = {q ? q->y : n.outputs[0]};
+    f.inputs = {a ? a->q : constant_a ? gate_in : mul.inputs[0], b ? b->q : constant_b ? gate_in : mul.inputs[1]};
+    f.outputs = {q ? q->y : mul.outputs[0]};
     commit(i, q ? std::vector<size_t>{q->node} : std::vector<size_t>{}, std::move(f));
     return true;
   }

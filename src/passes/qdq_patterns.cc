@@ -235,7 +235,36 @@ std::optional<Residual> QdqPatterns::match_residual(const std::string& cur) cons
   return r;
 }
 
-Tail QdqPatterns::parse_tail(std::string cur, bool allow_residual, TailOps allowed) const {
+std::optional<ChannelMul> QdqPatterns::match_channel_mul(const std::string& cur, int64_t channels) const {
+  if (channels < 2) return std::nullopt;
+  int ni = sole_consumer(cur);
+  const Node* n = live(ni);
+  if (!is_op(n, "Mul") || n->inputs.size() != 2 || n->outputs.size() != 1 || n->outputs[0].empty()) return std::nullopt;
+  bool cur_first = n->inputs[0] == cur;
+  if (!cur_first && n->inputs[1] != cur) return std::nullopt;
+  const Tensor* c = ctx_.constant(cur_first ? n->inputs[1] : n->inputs[0]);
+  const TypeInfo* xt = ctx_.type(cur);
+  const TypeInfo* ot = ctx_.type(n->outputs[0]);
+  if (!c || c->dtype() != DType::Float32 || c->numel() != channels || !xt || !xt->shape || !ot ||
+      ot->elem != DType::Float32 || !same_shape(cur, n->outputs[0]))
+    return std::nullopt;
+  size_t rank = xt->shape->size();
+  if (rank < 2 || static_cast<size_t>(c->rank()) > rank) return std::nullopt;
+  for (size_t d = 0; d < rank; ++d) {  // right-aligned: channels on axis 1, 1 everywhere else
+    size_t from_end = rank - 1 - d;
+    int64_t dim = from_end < static_cast<size_t>(c->rank()) ? c->dim(static_cast<size_t>(c->rank()) - 1 - from_end) : 1;
+    if (dim != (d == 1 ? channels : 1)) return std::nullopt;
+  }
+  ChannelMul m{Tensor(DType::Float32, {channels}), static_cast<size_t>(ni), n->outputs[0]};
+  for (int64_t k = 0; k < channels; ++k) {
+    float f = c->data<float>()[k];
+    if (!std::isfinite(f)) return std::nullopt;
+    m.factors.data<float>()[k] = f;
+  }
+  return m;
+}
+
+Tail QdqPatterns::parse_tail(std::string cur, bool allow_residual, TailOps allowed, int64_t channels) const {
   Tail t;
   for (;;) {
     // hone.QAdd's kernel clamps once: nothing more after that.
@@ -246,7 +275,8 @@ Tail QdqPatterns::parse_tail(std::string cur, bool allow_residual, TailOps allow
       if (dq) {
         const std::string& f = g_.nodes[*dq].outputs[0];
         bool next = match_activation(f, allowed).has_value() ||
-                    (allow_residual && !t.residual && match_residual(f).has_value());
+                    (allow_residual && !t.residual && match_residual(f).has_value()) ||
+                    (!t.channel_factors && match_channel_mul(f, channels).has_value());
         if (next) {
           t.absorbed.push_back(q->node);
           t.absorbed.push_back(*dq);
@@ -280,6 +310,15 @@ Tail QdqPatterns::parse_tail(std::string cur, bool allow_residual, TailOps allow
         t.absorbed.push_back(r->node);
         cur = r->out;
         t.residual = std::move(r);
+        continue;
+      }
+    }
+    if (!t.channel_factors) {
+      if (std::optional<ChannelMul> m = match_channel_mul(cur, channels)) {
+        t.ops.push_back("ChannelMul");
+        t.absorbed.push_back(m->node);
+        cur = m->out;
+        t.channel_factors = std::move(m->factors);
         continue;
       }
     }

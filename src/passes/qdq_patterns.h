@@ -1,6 +1,7 @@
 // Pattern matching over a QDQ graph for passes/fuse_qdq.cc: which float values are DequantizeLinear outputs of
 // per-tensor quantized activations, which are read by a QuantizeLinear alone, and which element-wise work after an
-// int8 op's result fuses into it (activations, scalar affine steps, Q -> DQ hops, a residual Add, the final Q).
+// int8 op's result fuses into it (activations, scalar affine steps, Q -> DQ hops, a residual Add, a Mul by a constant
+// per-channel vector, the final Q).
 // Read-only: a view of the graph, its types and who reads what, with the nodes a fusion already absorbed marked dead.
 #pragma once
 #include <optional>
@@ -45,11 +46,19 @@ struct Residual {
   std::string out;
 };
 
+// A Mul by a constant float32 vector along the channel axis (axis 1): its factors, [C].
+struct ChannelMul {
+  Tensor factors;
+  size_t node = 0;
+  std::string out;
+};
+
 // What follows an int8 op's float result and fuses into it: post-ops, a residual, a final QuantizeLinear.
 struct Tail {
   std::vector<std::string> ops;
   std::vector<float> params;
   std::optional<Residual> residual;
+  std::optional<Tensor> channel_factors;  // the "ChannelMul" post-op's
   std::vector<size_t> absorbed;
   std::string out;
   std::optional<QOut> q;
@@ -89,8 +98,12 @@ class QdqPatterns {
   bool same_shape(const std::string& a, const std::string& b) const;
   // An Add (or two-input Sum) of `cur` and another tensor of its shape: quantized (read through its DQ) or float.
   std::optional<Residual> match_residual(const std::string& cur) const;
-  // What follows an int8 op's float result `cur` and fuses into it.
-  Tail parse_tail(std::string cur, bool allow_residual, TailOps allowed) const;
+  // A Mul (read by nothing else) of `cur` and a constant float32 vector of `channels` > 1 values along axis 1 of
+  // `cur`: [C, 1, ...] or [1, C, 1, ...] (right-aligned as Mul broadcasts).
+  std::optional<ChannelMul> match_channel_mul(const std::string& cur, int64_t channels) const;
+  // What follows an int8 op's float result `cur` and fuses into it; `channels` > 1 lets one Mul by a per-channel
+  // constant of that many channels in (a convolution's output channels), 0 none.
+  Tail parse_tail(std::string cur, bool allow_residual, TailOps allowed, int64_t channels = 0) const;
   // A constant float32 bias of n values along the last axis: [n], [1, n], [1, 1, n] ... (or a scalar).
   std::optional<Tensor> last_axis_bias(const std::string& name, int64_t n) const;
   // A computed float32 value that is no constant.

@@ -161,6 +161,58 @@ TEST(Int8Kernels, QConvPostOpsAndResiduals) {
       }
 }
 
+// A ChannelMul post-op (a Mul by a per-channel constant after the chain, e.g. depthwise input equalization): a binary
+// mul by a per-channel operand inside the primitive, and a binary add of another where the value's images before and
+// after it differ in offset; in the split chain where oneDNN cannot compute the rest.
+TEST(Int8Kernels, QConvChannelMulPostOp) {
+  struct Post {
+    std::vector<std::string> ops;
+    std::vector<float> params;
+    DType z;
+    bool split;
+  };
+  std::vector<Post> posts = {{{"ChannelMul"}, {}, DType::Undefined, false},
+                             {{"HardSwish", "ChannelMul"}, {}, DType::Undefined, false},
+                             {{"HardSwish", "Linear", "ChannelMul"}, {0.8f, 0.1f}, DType::Undefined, false},
+                             {{"ChannelMul", "Relu"}, {}, DType::Undefined, false},
+                             {{"Clip", "ChannelMul", "HardSwish"}, {-1.f, 2.f}, DType::Undefined, false},
+                             {{"Add", "ChannelMul"}, {}, DType::UInt8, false},
+                             {{"Add", "Relu", "ChannelMul"}, {}, DType::Float32, false},
+                             // Two different linears: oneDNN 2.6 gets them wrong, so the chain runs split.
+                             {{"Linear", "Relu", "Linear", "ChannelMul"}, {-0.7f, 0.2f, -1.1f, 0.3f}, DType::Undefined,
+                              true}};
+  std::vector<ConvShape> shapes = {{{1, 32, 8, 8}, 48, 1, 1, 0, 1, 1},    // pointwise (brgconv 1x1)
+                                   {{1, 24, 9, 10}, 40, 3, 1, 1, 1, 1},   // 3x3
+                                   {{2, 32, 9, 9}, 32, 3, 2, 1, 32, 1}};  // depthwise, strided, batch 2
+  for (const ConvShape& s : shapes)
+    for (const Post& p : posts)
+      for (DType y : {DType::UInt8, DType::Int8, DType::Float32})
+        for (Layout layout : {Layout::Plain, Layout::ChannelsLast}) {
+          std::string what = fmt::format("x [{}] m {} k {} g {}: {} z {} -> {} {}", shape_str(s.x), s.m, s.k, s.group,
+                                         fmt::join(p.ops, ","), dtype_name(p.z), dtype_name(y), layout_name(layout));
+          Int8Case c = conv_case(s, {DType::UInt8, y, true}, p.ops, p.params, p.z);
+          if (p.z == DType::Undefined) {  // Z not given
+            c.inputs.push_back(f32_scalar(0.f));
+            c.constant.push_back(false);
+            c.omitted = {false, false, false, false, true};
+          }
+          // Factors of both signs and a range of sizes, as equalization's 1 / s (1 to 64) spreads them.
+          Tensor f = random_floats({s.m}, 13, 0.25f, 4.f);
+          f.data<float>()[1] = -1.5f;
+          f.data<float>()[2] = 0.f;
+          c.inputs.push_back(f);
+          c.constant.push_back(true);
+          c.layout = layout;
+          c.threads = 2;
+          Int8Outcome o = run_int8_case(c, best_isa());
+          ASSERT_EQ(o.kernel.rfind("dnnl-qconv-", 0), 0u) << what << ": chose " << o.kernel;
+          EXPECT_EQ(o.kernel.find("(split)") != std::string::npos, p.split) << what << ": chose " << o.kernel;
+          if (!p.split) EXPECT_NE(o.kernel.find("+channel_mul"), std::string::npos) << what << ": chose " << o.kernel;
+          if (layout == Layout::ChannelsLast || p.z == DType::Undefined) expect_fast_implementation(o, what);
+          expect_close_q8(o, what, 1, 0.95, 2e-4);
+        }
+}
+
 TEST(Int8Kernels, QConvWithoutBiasAndWithWideZeroPoints) {
   ConvShape s{{1, 8, 7, 7}, 16, 3, 1, 1, 1, 1};
   Int8Case c = conv_case(s, {DType::UInt8, DType::UInt8, true});

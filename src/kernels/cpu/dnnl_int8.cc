@@ -29,7 +29,9 @@ namespace {
 
 // One step of the chain as the epilogue sees it. HardSigmoid is Affine then Clip; Linear with a positive slope is
 // Affine (it only changes which image of the real value the primitive holds, so it costs no post-op).
-enum class StepKind { ScaleFree, Clip, Affine, Real, AddBinary, AddSum, End };
+// ChannelMul (a binary mul by a per-channel operand, then where needed a binary add of another) takes any image and
+// leaves any: its operands carry the change of image, per channel.
+enum class StepKind { ScaleFree, Clip, Affine, Real, AddBinary, AddSum, ChannelMul, End };
 
 struct Step {
   StepKind kind = StepKind::End;
@@ -51,11 +53,12 @@ bool conflicts(const Want& w, float a, float b) { return (w.a && *w.a != a) || (
 class EpilogueBuilder {
  public:
   EpilogueBuilder(const Node& node, const QuantizedOutput& out, DType z_type, QuantParams z,
-                  const memory::desc* residual, bool without_chain)
-      : out_(out), z_type_(z_type), z_(z), residual_(residual) {
+                  const memory::desc* residual, bool without_chain, const ChannelMulInput* channel_mul)
+      : out_(out), z_type_(z_type), z_(z), residual_(residual), channel_mul_(channel_mul) {
     std::vector<std::string> ops = without_chain ? std::vector<std::string>{} : node.attr_strings("post_ops");
     std::vector<float> params = without_chain ? std::vector<float>{} : node.attr_floats("post_op_params");
-    check_post_ops(node.label(), ops, params, std::find(ops.begin(), ops.end(), "Add") != ops.end());
+    check_post_ops(node.label(), ops, params, std::find(ops.begin(), ops.end(), "Add") != ops.end(),
+                   std::find(ops.begin(), ops.end(), "ChannelMul") != ops.end());
     size_t k = 0;
     for (const std::string& op : ops) {
       const float* p = params.data() + k;
@@ -78,6 +81,9 @@ class EpilogueBuilder {
         else step(StepKind::Real, algorithm::eltwise_linear, p[0], p[1], "linear");
       } else if (op == "Add") {
         step(StepKind::AddBinary, algorithm::binary_add, 0.f, 0.f, "add");
+      } else if (op == "ChannelMul") {
+        if (!channel_mul_) fail("{}: a ChannelMul post-op without its factors", node.label());
+        step(StepKind::ChannelMul, algorithm::binary_mul, 0.f, 0.f, "channel_mul");
       } else {
         fail("internal error: post-op '{}' has no int8 form", op);
       }
@@ -143,6 +149,8 @@ class EpilogueBuilder {
           w = {a, after.b ? std::optional<float>(*after.b - shift) : std::nullopt};
           break;
         }
+        case StepKind::ChannelMul:
+          break;
         case StepKind::End:
           break;
       }
@@ -206,6 +214,30 @@ class EpilogueBuilder {
           e.post_ops.append_sum(cur.a * z_.scale, z_.zero_point, int8_data_type(z_type_));
           e.suffix += "+sum";
           break;
+        case StepKind::ChannelMul: {  // k[c] (a v + b) + d[c] = a' (f[c] v) + b': k[c] = f[c] a' / a, d[c] = b' - k[c] b
+          Image t{before[i + 1].a.value_or(cur.a), before[i + 1].b.value_or(0.f)};
+          size_t n = channel_mul_->factors.size();
+          e.channel_mul.resize(n);
+          e.channel_add.assign(n, 0.f);
+          bool offset = false;
+          for (size_t c = 0; c < n; ++c) {
+            e.channel_mul[c] = channel_mul_->factors[c] * t.a / cur.a;
+            e.channel_add[c] = t.b - e.channel_mul[c] * cur.b;
+            offset = offset || e.channel_add[c] != 0.f;
+          }
+          e.channel_mul_index = index++;
+          e.post_ops.append_binary(algorithm::binary_mul, channel_mul_->desc);
+          e.suffix += "+channel_mul";
+          if (offset) {
+            e.channel_add_index = index++;
+            e.post_ops.append_binary(algorithm::binary_add, channel_mul_->desc);
+            e.suffix += "+channel_add";
+          } else {
+            e.channel_add.clear();
+          }
+          cur = t;
+          break;
+        }
         case StepKind::End:
           break;
       }
@@ -225,6 +257,7 @@ class EpilogueBuilder {
   DType z_type_;
   QuantParams z_;
   const memory::desc* residual_;
+  const ChannelMulInput* channel_mul_;
   std::vector<Step> steps_;
 };
 
@@ -232,16 +265,19 @@ class EpilogueBuilder {
 
 Int8Epilogue make_int8_epilogue(const Node& node, const std::vector<float>& acc_scale,
                                 const std::vector<float>& real_bias, const QuantizedOutput& out, DType z_type,
-                                QuantParams z, const memory::desc* residual, bool without_chain) {
-  EpilogueBuilder b(node, out, z_type, z, residual, without_chain);
+                                QuantParams z, const memory::desc* residual, bool without_chain,
+                                const ChannelMulInput* channel_mul) {
+  EpilogueBuilder b(node, out, z_type, z, residual, without_chain, channel_mul);
   return b.build(acc_scale, real_bias);
 }
 
-SplitEpilogue::SplitEpilogue(const Node& node, const QuantizedOutput& out, DType z_type, QuantParams z)
-    : out_(out), z_type_(z_type), z_(z) {
+SplitEpilogue::SplitEpilogue(const Node& node, const QuantizedOutput& out, DType z_type, QuantParams z,
+                             std::vector<float> channel_factors, int64_t channel_inner)
+    : out_(out), z_type_(z_type), z_(z), channel_factors_(std::move(channel_factors)),
+      channel_inner_(std::max<int64_t>(channel_inner, 1)) {
   std::vector<std::string> ops = node.attr_strings("post_ops");
   std::vector<float> params = node.attr_floats("post_op_params");
-  check_post_ops(node.label(), ops, params, z_type != DType::Undefined);
+  check_post_ops(node.label(), ops, params, z_type != DType::Undefined, !channel_factors_.empty());
   size_t k = 0;
   for (const std::string& op : ops) {
     size_t count = static_cast<size_t>(post_op_param_count(op));
@@ -287,6 +323,9 @@ void SplitEpilogue::run(float* v, const void* z, void* y, int64_t n, int threads
             zr = tmp;
           }
           for (int64_t i = 0; i < len; ++i) x[i] += zr[i];
+        } else if (op == "ChannelMul") {
+          ChannelFactors f{channel_factors_.data(), static_cast<int64_t>(channel_factors_.size()), channel_inner_};
+          for (int64_t i = 0; i < len; ++i) x[i] *= f.at(b + i);
         }
       }
       if (out_.quantized())

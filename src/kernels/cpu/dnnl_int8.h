@@ -42,17 +42,30 @@ struct Int8Epilogue {
   dnnl::post_ops post_ops;
   int residual_index = -1;           // the post-op adding Z, or -1
   bool residual_is_sum = false;      // Z added by a sum post-op: Z must be copied into the output first
+  int channel_mul_index = -1;        // a ChannelMul's binary mul post-op, or -1
+  int channel_add_index = -1;        // and its binary add, where the images before and after need one, or -1
+  std::vector<float> channel_mul;    // their per-channel operands (the factors times the change of image they make)
+  std::vector<float> channel_add;
   std::string suffix;                // "+add+relu" style, for kernel names
   bool ok = true;                    // (internal: whether oneDNN 2.6 computes the chain correctly)
 };
 
+// A ChannelMul post-op's factors (one per output channel) and the layout of the binary post-op's operand that
+// carries them ([1, C, 1...] float32, broadcast over the rest of dst).
+struct ChannelMulInput {
+  std::vector<float> factors;
+  dnnl::memory::desc desc;
+};
+
 // `acc_scale[c]` = x_scale * W_scale[c] (size = channels); `real_bias` the op's B (empty or size channels);
-// Z's element type, parameters and oneDNN layout (`residual`) when the chain has an Add (a binary post-op). Throws
-// hone::Error on a malformed chain and on one no single primitive computes right (see SplitEpilogue). With
-// `without_chain` the node's post-ops are left out (the primitive computes v alone).
+// Z's element type, parameters and oneDNN layout (`residual`) when the chain has an Add (a binary post-op);
+// `channel_mul` when it has a ChannelMul (a binary mul by a per-channel operand, and a binary add of another where
+// the images of the value before and after it need one). Throws hone::Error on a malformed chain and on one no single primitive computes right (see
+// SplitEpilogue). With `without_chain` the node's post-ops are left out (the primitive computes v alone).
 Int8Epilogue make_int8_epilogue(const Node& node, const std::vector<float>& acc_scale,
                                 const std::vector<float>& real_bias, const QuantizedOutput& out, DType z_type,
-                                QuantParams z, const dnnl::memory::desc* residual, bool without_chain = false);
+                                QuantParams z, const dnnl::memory::desc* residual, bool without_chain = false,
+                                const ChannelMulInput* channel_mul = nullptr);
 
 // For a chain no single oneDNN 2.6 primitive computes right (an activation that needs the real value before the
 // residual of a float32 result, a negative affine step before a quantized one, ...): the primitive writes v in
@@ -60,8 +73,10 @@ Int8Epilogue make_int8_epilogue(const Node& node, const std::vector<float>& acc_
 // (the element-wise microkernels; Z dequantized for the Add), then Y (the q8 QuantizeLinear microkernel).
 class SplitEpilogue {
  public:
-  // Throws hone::Error naming the node on a malformed chain.
-  SplitEpilogue(const Node& node, const QuantizedOutput& out, DType z_type, QuantParams z);
+  // Throws hone::Error naming the node on a malformed chain. `channel_factors`: a ChannelMul's factors (empty
+  // without one); `channel_inner`: how many consecutive elements of v share a channel (1 for channels-last).
+  SplitEpilogue(const Node& node, const QuantizedOutput& out, DType z_type, QuantParams z,
+                std::vector<float> channel_factors = {}, int64_t channel_inner = 1);
   // v: n real values, overwritten; z: Z as stored (n elements) or null; y: Y (may be v itself for a float32 Y).
   void run(float* v, const void* z, void* y, int64_t n, int threads) const;
   const std::string& suffix() const { return suffix_; }
@@ -71,6 +86,8 @@ class SplitEpilogue {
   QuantizedOutput out_;
   DType z_type_;
   QuantParams z_;
+  std::vector<float> channel_factors_;
+  int64_t channel_inner_ = 1;
   std::string suffix_;
 };
 

@@ -23,6 +23,7 @@ struct QConvSetup {
   QuantizedOutput out;
   const Tensor* weights = nullptr;
   std::vector<float> acc_scale, real_bias;
+  std::vector<float> channel_factors;  // input C (a ChannelMul post-op's factors), or empty
 };
 
 bool is_8bit(DType t) { return t == DType::UInt8 || t == DType::Int8; }
@@ -88,6 +89,11 @@ std::optional<QConvSetup> qconv_setup(const KernelQuery& q) {
       }
     }
   }
+  if (q.input_types.size() > 5 && q.input_types[5]) {  // C: constant, one factor per output channel
+    const Tensor* c = q.input_constants[5];
+    if (!c || c->dtype() != DType::Float32 || c->numel() != m) return std::nullopt;
+    s.channel_factors.assign(c->data<float>(), c->data<float>() + m);
+  }
   for (int64_t c = 0; c < m; ++c) {
     s.acc_scale.push_back(s.xp.scale * ws->data<float>()[ws->numel() == 1 ? 0 : c]);
     if (b) s.real_bias.push_back(b->data<float>()[c]);
@@ -130,8 +136,13 @@ QConvPrimitive qconv_pd(const Node& node, const QConvSetup& s, Layout layout, bo
                         residual ? channels_last_tag(shape.size()) : memory::format_tag::any);
   };
   memory::desc res = residual ? act(s.y, s.z_type) : memory::desc();
+  // A ChannelMul's factors: a [1, M, 1...] operand, which oneDNN broadcasts per output channel.
+  Shape per_channel(s.y.size(), 1);
+  per_channel[1] = s.y[1];
+  ChannelMulInput cm{s.channel_factors, int8_activation_desc(per_channel, DType::Float32, Layout::Plain)};
+  bool channel_mul = !split && !s.channel_factors.empty();
   Int8Epilogue e = make_int8_epilogue(node, s.acc_scale, s.real_bias, out, residual ? s.z_type : DType::Undefined,
-                                      s.zp, residual ? &res : nullptr, split);
+                                      s.zp, residual ? &res : nullptr, split, channel_mul ? &cm : nullptr);
   memory::desc wany(weights_user_desc(s).dims(), memory::data_type::s8, memory::format_tag::any);
   memory::desc bd = e.bias.empty() ? memory::desc()
                                    : memory::desc({s.w[0]}, memory::data_type::f32, memory::format_tag::a);
@@ -148,7 +159,7 @@ QConvPrimitive qconv_pd_any(const Node& node, const QConvSetup& s, Layout layout
     *split = false;
     return qconv_pd(node, s, layout, false);
   } catch (const Error&) {
-    SplitEpilogue check(node, s.out, s.z_type, s.zp);  // a malformed chain throws here too
+    SplitEpilogue check(node, s.out, s.z_type, s.zp, s.channel_factors);  // a malformed chain throws here too
     *split = true;
     return qconv_pd(node, s, layout, true);
   }
@@ -200,12 +211,24 @@ class DnnlQConvKernel final : public Kernel, public DnnlImplementation {
     dst_ = prim_.add_output(DNNL_ARG_DST, int8_activation_desc(s->y, written, q.layout), p.pd.dst_desc());
     std::string suffix = p.epilogue.suffix;
     if (split) {
-      split_ = std::make_unique<SplitEpilogue>(q.node, s->out, s->z_type, s->zp);
+      // v as the kernel stores it: channels-last, or N, M, spatial...
+      int64_t inner = q.layout == Layout::ChannelsLast ? 1 : shape_numel(s->y) / (s->y[0] * s->y[1]);
+      split_ = std::make_unique<SplitEpilogue>(q.node, s->out, s->z_type, s->zp, s->channel_factors, inner);
       if (s->out.quantized()) v_.resize(static_cast<size_t>(shape_numel(s->y)));  // owned: runs allocate nothing
       suffix = split_->suffix() + " (split)";
     } else if (p.epilogue.residual_is_sum) {
       sum_ = true;
-    } else if (p.epilogue.residual_index >= 0) {
+    }
+    auto per_channel_operand = [&](int index, const std::vector<float>& values) {
+      if (index < 0) return;
+      int arg = DNNL_ARG_ATTR_MULTIPLE_POST_OP(index) | DNNL_ARG_SRC_1;
+      memory m(p.pd.query_md(dnnl::query::exec_arg_md, arg), cpu_engine());
+      std::copy(values.begin(), values.end(), static_cast<float*>(m.get_data_handle()));
+      prim_.set_constant(arg, m);
+    };
+    per_channel_operand(p.epilogue.channel_mul_index, p.epilogue.channel_mul);
+    per_channel_operand(p.epilogue.channel_add_index, p.epilogue.channel_add);
+    if (!split && !p.epilogue.residual_is_sum && p.epilogue.residual_index >= 0) {
       memory::desc zd = int8_activation_desc(s->y, s->z_type, q.layout);
       memory::desc prim_zd = p.pd.query_md(dnnl::query::exec_arg_md,
                                            DNNL_ARG_ATTR_MULTIPLE_POST_OP(p.epilogue.residual_index) | DNNL_ARG_SRC_1);

@@ -136,7 +136,6 @@ const KernelRegistrar kDequantizeKernel{q8_factory("DequantizeLinear", false)};
 // post-op chain of at most one Relu or Clip.
 std::optional<std::pair<QAddParams, Shape>> qadd_plan(const KernelQuery& q) {
   if (q.input_types.size() != 2 || !concrete(q.input_types[0]) || !concrete(q.input_types[1])) return std::nullopt;
-  if (q.input_constants[0] || q.input_constants[1]) return std::nullopt;
   Shape a = *concrete_shape(q.input_types[0]), b = *concrete_shape(q.input_types[1]);
   std::optional<Q8> ta = q8_of(q.input_types[0]->elem), tb = q8_of(q.input_types[1]->elem);
   if (a != b || !ta || !tb || *ta == Q8::F32 || *tb == Q8::F32) return std::nullopt;
@@ -212,7 +211,8 @@ HONE_REGISTER_KERNEL({
 
 // ---- hone.QMul: a feature map times a per-channel gate ----
 
-// A [N, C, H, W] times B [N, C, 1, 1] (either way round: the product is the same float product), no post-ops.
+// A [N, C, H, W] times B [N, C, 1, 1] or a constant [1, C, 1, 1] (either way round: the product is the same float
+// product), no post-ops.
 struct QMulPlan {
   Shape x, gate;
   size_t x_input = 0;  // which input is the feature map
@@ -222,16 +222,16 @@ struct QMulPlan {
 
 std::optional<QMulPlan> qmul_plan(const KernelQuery& q) {
   if (q.input_types.size() != 2 || !concrete(q.input_types[0]) || !concrete(q.input_types[1])) return std::nullopt;
-  if (q.input_constants[0] || q.input_constants[1]) return std::nullopt;
   Shape a = *concrete_shape(q.input_types[0]), b = *concrete_shape(q.input_types[1]);
   if (!q.node.attr_strings("post_ops").empty()) return std::nullopt;
   auto gate_of = [](const Shape& x, const Shape& g) {
-    return x.size() == 4 && g.size() == 4 && g[0] == x[0] && g[1] == x[1] && g[2] == 1 && g[3] == 1;
+    return x.size() == 4 && g.size() == 4 && (g[0] == x[0] || g[0] == 1) && g[1] == x[1] && g[2] == 1 && g[3] == 1;
   };
   QMulPlan p;
-  if (gate_of(a, b)) p.x = a, p.gate = b, p.x_input = 0;
-  else if (gate_of(b, a)) p.x = b, p.gate = a, p.x_input = 1;
+  if (gate_of(a, b) && !q.input_constants[0]) p.x = a, p.gate = b, p.x_input = 0;
+  else if (gate_of(b, a) && !q.input_constants[1]) p.x = b, p.gate = a, p.x_input = 1;
   else return std::nullopt;
+  if (p.gate[0] != p.x[0] && !q.input_constants[1 - p.x_input]) return std::nullopt;  // computed gates: one per image
   // The feature map is 8-bit; the gate 8-bit or float32.
   DType xt = q.input_types[p.x_input]->elem, gt = q.input_types[1 - p.x_input]->elem;
   if ((xt != DType::UInt8 && xt != DType::Int8) || (gt != DType::UInt8 && gt != DType::Int8 && gt != DType::Float32))
@@ -270,10 +270,12 @@ class QMulKernel final : public Kernel {
            shape_str(p_.x), dtype_name(g_type_), shape_str(p_.gate));
     Tensor& y = ctx.output_uninitialized(0, p_.out.type, p_.x);
     const int64_t n = p_.x[0], c = p_.x[1], hw = p_.x[2] * p_.x[3];
-    for (int64_t i = 0; i < n * c; ++i)  // as DequantizeLinear computes the gate (or the float gate itself)
+    for (int64_t i = 0; i < n * c; ++i) {  // as DequantizeLinear computes the gate (or the float gate itself)
+      int64_t gi = p_.gate[0] == 1 ? i % c : i;  // a constant gate [1, C, 1, 1] serves every image
       gate_[static_cast<size_t>(i)] = g_type_ == DType::Float32
-                                          ? g.data<float>()[i]
-                                          : static_cast<float>(g.get_int(i) - p_.gp.zero_point) * p_.gp.scale;
+                                          ? g.data<float>()[gi]
+                                          : static_cast<float>(g.get_int(gi) - p_.gp.zero_point) * p_.gp.scale;
+    }
     const auto* px = static_cast<const char*>(x.raw());
     auto* py = static_cast<char*>(y.raw());
     const size_t ey = dtype_size(p_.out.type);

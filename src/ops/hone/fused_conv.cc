@@ -9,28 +9,32 @@
 namespace hone {
 
 int post_op_param_count(const std::string& op) {
-  if (op == "Relu" || op == "Sigmoid" || op == "Tanh" || op == "HardSwish" || op == "Add") return 0;
+  if (op == "Relu" || op == "Sigmoid" || op == "Tanh" || op == "HardSwish" || op == "Add" || op == "ChannelMul")
+    return 0;
   if (op == "LeakyRelu" || op == "Swish") return 1;
   if (op == "Clip" || op == "HardSigmoid" || op == "Linear") return 2;
   return -1;
 }
 
 void check_post_ops(const std::string& label, const std::vector<std::string>& ops, const std::vector<float>& params,
-                    bool has_z) {
+                    bool has_z, bool has_channel_factors) {
   size_t need = 0;
-  int adds = 0;
+  int adds = 0, channel_muls = 0;
   for (const std::string& op : ops) {
     int k = post_op_param_count(op);
     if (k < 0) fail("{}: '{}' is not a post-op", label, op);
     need += static_cast<size_t>(k);
     adds += op == "Add";
+    channel_muls += op == "ChannelMul";
   }
   if (need != params.size()) fail("{}: post-ops need {} parameters, given {}", label, need, params.size());
   if (adds > 1 || (adds == 1) != has_z) fail("{}: an Add post-op needs exactly one residual input Z", label);
+  if (channel_muls > 1 || (channel_muls == 1) != has_channel_factors)
+    fail("{}: a ChannelMul post-op needs exactly one input of per-channel factors", label);
 }
 
 void apply_post_ops(const std::vector<std::string>& ops, const std::vector<float>& params, float* y, const float* z,
-                    int64_t n) {
+                    int64_t n, const ChannelFactors* channel) {
   size_t k = 0;
   for (const std::string& op : ops) {
     const float* p = params.data() + k;
@@ -55,6 +59,9 @@ void apply_post_ops(const std::vector<std::string>& ops, const std::vector<float
       for (int64_t i = 0; i < n; ++i) y[i] = p[0] * y[i] + p[1];
     } else if (op == "Add") {
       for (int64_t i = 0; i < n; ++i) y[i] += z[i];
+    } else if (op == "ChannelMul") {
+      if (!channel) fail("a ChannelMul post-op without its factors");
+      for (int64_t i = 0; i < n; ++i) y[i] *= channel->at(i);
     } else {
       fail("'{}' is not a post-op", op);
     }

@@ -24,10 +24,14 @@ void qconv(OpContext& ctx) {
   const Tensor& w_scale = ctx.input(2);
   const Tensor* b = ctx.has_input(3) ? &ctx.input(3) : nullptr;
   const Tensor* z = ctx.has_input(4) ? &ctx.input(4) : nullptr;
+  const Tensor* c = ctx.has_input(5) ? &ctx.input(5) : nullptr;
   if (x.dtype() != DType::UInt8 && x.dtype() != DType::Int8)
     fail("{}: X must be uint8 or int8, got {}", node.label(), dtype_name(x.dtype()));
   ConvGeometry g = conv_geometry(node, x.shape(), w.shape());
   check_weight_inputs(node, w, w_scale, b, g.out_channels);
+  if (c && (c->dtype() != DType::Float32 || c->numel() != g.out_channels))
+    fail("{}: C (the ChannelMul factors) must be float32 with {} elements, got {}[{}]", node.label(), g.out_channels,
+         dtype_name(c->dtype()), shape_str(c->shape()));
   QuantParams xp = quant_params_attr(node, "x");
   QuantizedOutput out = quantized_output_attr(node);
 
@@ -59,7 +63,8 @@ void qconv(OpContext& ctx) {
     });
   }
   Tensor& y = ctx.output_uninitialized(0, out.type, ys);
-  finish_quantized_output(node, v, z ? zv.data() : nullptr, out, y);
+  ChannelFactors factors{c ? c->data<float>() : nullptr, g.out_channels, std::max<int64_t>(plane, 1)};
+  finish_quantized_output(node, v, z ? zv.data() : nullptr, out, y, c ? &factors : nullptr);
 }
 
 void infer_qconv(InferenceContext& ctx) {

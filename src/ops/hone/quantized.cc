@@ -65,11 +65,11 @@ std::vector<float> dequantized_values(const Tensor& t, QuantParams p) {
 }
 
 void finish_quantized_output(const Node& node, std::vector<float>& v, const float* z, const QuantizedOutput& out,
-                             Tensor& y) {
+                             Tensor& y, const ChannelFactors* channel) {
   std::vector<std::string> ops = node.attr_strings("post_ops");
   std::vector<float> params = node.attr_floats("post_op_params");
-  check_post_ops(node.label(), ops, params, z != nullptr);
-  apply_post_ops(ops, params, v.data(), z, static_cast<int64_t>(v.size()));
+  check_post_ops(node.label(), ops, params, z != nullptr, channel != nullptr);
+  apply_post_ops(ops, params, v.data(), z, static_cast<int64_t>(v.size()), channel);
   if (!out.quantized()) {
     std::copy(v.begin(), v.end(), y.data<float>());
     return;

@@ -14,7 +14,8 @@
 //   z_scale, z_zero_point   Z's parameters when Z is uint8 / int8 (a float32 Z is added as is)
 //
 // hone.QConv      X, W [M, C/group, k...] int8, W_scale (scalar or [M]), B (optional float32 [M], real-valued),
-//                 Z (optional; broadcast to Y as Add broadcasts); every Conv attribute.
+//                 Z (optional; broadcast to Y as Add broadcasts), C (optional float32 [M]: the factors of the chain's
+//                 "ChannelMul" post-op, one per output channel); every Conv attribute.
 //                 v = conv(X - x_zp, W) * x_scale * W_scale[m] + B[m].
 // hone.QMatMul    X [..., K], W [K, N] int8, W_scale (scalar or [N]), B (optional float32 [N]).
 //                 v = ((X - x_zp) @ W) * x_scale * W_scale[n] + B[n]; Y is [..., N].
@@ -34,6 +35,7 @@
 
 #include "core/tensor.h"
 #include "ir/graph.h"
+#include "ops/hone/fused_conv.h"
 
 namespace hone {
 
@@ -63,10 +65,10 @@ void quant_range(DType type, int32_t& qmin, int32_t& qmax);  // uint8 / int8
 // float32 tensor's values as they are.
 std::vector<float> dequantized_values(const Tensor& t, QuantParams p);
 
-// Applies the node's post-op chain to v (real values; `z` the real values of input Z or null) and writes Y:
-// quantized as `out` says, or v itself.
+// Applies the node's post-op chain to v (real values; `z` the real values of input Z or null; `channel` the factors
+// of a ChannelMul post-op or null) and writes Y: quantized as `out` says, or v itself.
 void finish_quantized_output(const Node& node, std::vector<float>& v, const float* z, const QuantizedOutput& out,
-                             Tensor& y);
+                             Tensor& y, const ChannelFactors* channel = nullptr);
 
 // The type of Y for shape inference (checks y_type).
 DType quantized_output_type(const Node& node);
