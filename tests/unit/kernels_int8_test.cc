@@ -162,8 +162,8 @@ TEST(Int8Kernels, QConvPostOpsAndResiduals) {
 }
 
 // A ChannelMul post-op (a Mul by a per-channel constant after the chain, e.g. depthwise input equalization): a binary
-// mul by a per-channel operand inside the primitive, and a binary add of another where the value's images before and
-// after it differ in offset; in the split chain where oneDNN cannot compute the rest.
+// mul by a per-channel operand inside the primitive (Y's zero point as oneDNN's destination zero point), and a binary
+// add of another where an offset follows it; in the split chain where oneDNN cannot compute the rest.
 TEST(Int8Kernels, QConvChannelMulPostOp) {
   struct Post {
     std::vector<std::string> ops;
@@ -175,6 +175,8 @@ TEST(Int8Kernels, QConvChannelMulPostOp) {
                              {{"HardSwish", "ChannelMul"}, {}, DType::Undefined, false},
                              {{"HardSwish", "Linear", "ChannelMul"}, {0.8f, 0.1f}, DType::Undefined, false},
                              {{"ChannelMul", "Relu"}, {}, DType::Undefined, false},
+                             // An offset after the mul: a per-channel add too.
+                             {{"ChannelMul", "Linear"}, {1.3f, 0.4f}, DType::Undefined, false},
                              {{"Clip", "ChannelMul", "HardSwish"}, {-1.f, 2.f}, DType::Undefined, false},
                              {{"Add", "ChannelMul"}, {}, DType::UInt8, false},
                              {{"Add", "Relu", "ChannelMul"}, {}, DType::Float32, false},
@@ -208,6 +210,9 @@ TEST(Int8Kernels, QConvChannelMulPostOp) {
           ASSERT_EQ(o.kernel.rfind("dnnl-qconv-", 0), 0u) << what << ": chose " << o.kernel;
           EXPECT_EQ(o.kernel.find("(split)") != std::string::npos, p.split) << what << ": chose " << o.kernel;
           if (!p.split) EXPECT_NE(o.kernel.find("+channel_mul"), std::string::npos) << what << ": chose " << o.kernel;
+          // (Elsewhere too where oneDNN has no kernel for the destination zero point: the same chain, in one add more.)
+          if (p.ops.back() == "Linear" && !p.split)
+            EXPECT_NE(o.kernel.find("+channel_add"), std::string::npos) << what << ": chose " << o.kernel;
           if (layout == Layout::ChannelsLast || p.z == DType::Undefined) expect_fast_implementation(o, what);
           expect_close_q8(o, what, 1, 0.95, 2e-4);
         }

@@ -55,6 +55,7 @@ class EpilogueBuilder {
   EpilogueBuilder(const Node& node, const QuantizedOutput& out, DType z_type, QuantParams z,
                   const memory::desc* residual, bool without_chain, const ChannelMulInput* channel_mul)
       : out_(out), z_type_(z_type), z_(z), residual_(residual), channel_mul_(channel_mul) {
+    dst_zero_point_ = channel_mul && channel_mul->dst_zero_point && out.quantized() ? out.params.zero_point : 0;
     std::vector<std::string> ops = without_chain ? std::vector<std::string>{} : node.attr_strings("post_ops");
     std::vector<float> params = without_chain ? std::vector<float>{} : node.attr_floats("post_op_params");
     check_post_ops(node.label(), ops, params, std::find(ops.begin(), ops.end(), "Add") != ops.end(),
@@ -111,8 +112,9 @@ class EpilogueBuilder {
   bool sum_possible() const { return z_int() && out_.quantized(); }
 
   Want end_want() const {
-    return out_.quantized() ? Want{1.f / out_.params.scale, static_cast<float>(out_.params.zero_point)}
-                            : Want{1.f, 0.f};
+    return out_.quantized()
+               ? Want{1.f / out_.params.scale, static_cast<float>(out_.params.zero_point - dst_zero_point_)}
+               : Want{1.f, 0.f};
   }
 
   // Backward: what each step needs of the image before it, and where a linear must go (after step i) because what a
@@ -149,7 +151,8 @@ class EpilogueBuilder {
           w = {a, after.b ? std::optional<float>(*after.b - shift) : std::nullopt};
           break;
         }
-        case StepKind::ChannelMul:
+        case StepKind::ChannelMul:  // no offset after it: none before it either, and no add
+          if (after.b && *after.b == 0.f) w = {std::nullopt, 0.f};
           break;
         case StepKind::End:
           break;
@@ -163,6 +166,7 @@ class EpilogueBuilder {
     std::vector<bool> linear_after;
     plan(before, linear_after);
     Int8Epilogue e;
+    e.dst_zero_point = dst_zero_point_;
     Image cur{before[0].a.value_or(1.f), before[0].b.value_or(0.f)};
     size_t channels = acc_scale.size();
     e.output_scales.resize(channels);
@@ -258,6 +262,7 @@ class EpilogueBuilder {
   QuantParams z_;
   const memory::desc* residual_;
   const ChannelMulInput* channel_mul_;
+  int32_t dst_zero_point_ = 0;
   std::vector<Step> steps_;
 };
 
@@ -343,6 +348,7 @@ dnnl::primitive_attr int8_attr(const Int8Epilogue& e, int channel_mask, int32_t 
   if (e.common) attr.set_output_scales(0, {e.output_scales.empty() ? 1.f : e.output_scales[0]});
   else attr.set_output_scales(channel_mask, e.output_scales);
   if (src_zero_point != 0) attr.set_zero_points(DNNL_ARG_SRC, 0, {src_zero_point});
+  if (e.dst_zero_point != 0) attr.set_zero_points(DNNL_ARG_DST, 0, {e.dst_zero_point});
   if (e.post_ops.len() > 0) attr.set_post_ops(e.post_ops);
   return attr;
 }

@@ -127,7 +127,7 @@ memory::format_tag channels_last_tag(size_t rank) {
 // the kernel stores it, so then the output is the user's plain tensor (whatever kernel oneDNN has for that: a rare
 // case, a residual block's output that must stay plain).
 // `split`: the chain runs after the primitive (SplitEpilogue), which writes v in float32.
-QConvPrimitive qconv_pd(const Node& node, const QConvSetup& s, Layout layout, bool split) {
+QConvPrimitive qconv_pd(const Node& node, const QConvSetup& s, Layout layout, bool split, bool dst_zero_point = true) {
   bool residual = !split && s.z_type != DType::Undefined;
   const QuantizedOutput out = split ? QuantizedOutput{} : s.out;
   auto act = [&](const Shape& shape, DType t) {
@@ -139,7 +139,8 @@ QConvPrimitive qconv_pd(const Node& node, const QConvSetup& s, Layout layout, bo
   // A ChannelMul's factors: a [1, M, 1...] operand, which oneDNN broadcasts per output channel.
   Shape per_channel(s.y.size(), 1);
   per_channel[1] = s.y[1];
-  ChannelMulInput cm{s.channel_factors, int8_activation_desc(per_channel, DType::Float32, Layout::Plain)};
+  ChannelMulInput cm{s.channel_factors, int8_activation_desc(per_channel, DType::Float32, Layout::Plain),
+                     dst_zero_point};
   bool channel_mul = !split && !s.channel_factors.empty();
   Int8Epilogue e = make_int8_epilogue(node, s.acc_scale, s.real_bias, out, residual ? s.z_type : DType::Undefined,
                                       s.zp, residual ? &res : nullptr, split, channel_mul ? &cm : nullptr);
@@ -157,7 +158,12 @@ QConvPrimitive qconv_pd(const Node& node, const QConvSetup& s, Layout layout, bo
 QConvPrimitive qconv_pd_any(const Node& node, const QConvSetup& s, Layout layout, bool* split) {
   try {
     *split = false;
-    return qconv_pd(node, s, layout, false);
+    try {
+      return qconv_pd(node, s, layout, false);
+    } catch (const dnnl::error&) {  // no kernel for a destination zero point (ChannelMul chains): in the chain
+      if (s.channel_factors.empty()) throw;
+      return qconv_pd(node, s, layout, false, false);
+    }
   } catch (const Error&) {
     SplitEpilogue check(node, s.out, s.z_type, s.zp, s.channel_factors);  // a malformed chain throws here too
     *split = true;
