@@ -228,6 +228,10 @@ TEST_F(CliQuantize, RefusesToOverwriteAndBadArguments) {
     CliResult u = run_hone(full);
     EXPECT_EQ(u.status, 2) << args[0] << " " << args[1] << ": " << u.err;
   }
+  // Equalization where per-tensor weights cannot absorb it.
+  CliResult eq = run_hone({"quantize", cnn_, "-o", out_, "--calibration", images_, "--equalize"});
+  EXPECT_EQ(eq.status, 1);
+  EXPECT_TRUE(contains(eq.err, "--equalize needs static mode and --per-channel")) << eq.err;
   // A data set that does not fit the input names both shapes.
   std::string wrong = (dir_ / "wrong.npy").string();
   write_npy_file(quant::testing::random_tensor({4, 3, 5}, 1), wrong);
