@@ -6,7 +6,9 @@
 // divided by s_c (a Mul by 1/s before the quantized activation) and the convolution's weights of channel c are
 // multiplied by s_c: the fp32 model computes the same, and per-channel int8 weights absorb s exactly (each output
 // channel keeps its own scale). Zero padding stays zero. The ONNX file gains one float Mul per equalized tensor;
-// Hone's runtime folds it into the producing int8 convolution's requantization (per-channel output scales).
+// Hone's runtime fuses it into the producing int8 convolution (a ChannelMul post-op: a per-channel binary mul inside
+// oneDNN's primitive, passes/fuse_qdq.cc), or where the producer's result is read by other nodes too, runs it on the
+// 8-bit tensor (hone.QMul with a constant gate).
 //
 // s is chosen from each channel's calibrated minimum, maximum (means over the samples of each one's extremes) and mean
 // square: for a ratio rho between the negative and positive ends, s_c = max(-min_c / rho, max_c) (normalised to the
@@ -27,7 +29,9 @@ class Dataset;
 namespace hone::quant {
 
 // A depthwise Conv (group = input channels = output channels, weights [C, 1, k...], a constant float32 weight) whose
-// input is a float32 activation computed in the graph (not a graph input) and not excluded by `config`.
+// input is a float32 activation computed in the graph (not a graph input) and not excluded by `config`. An input
+// other nodes read too is equalized as well, though it is rounded at one per-tensor scale for all its readers before
+// the Mul: on PaddleOCR det, leaving det's 3 such inputs alone measured 17.26 dB instead of 17.56 (BENCHMARKS.md).
 struct DepthwiseInput {
   std::string node, tensor;
   int64_t channels = 0;
