@@ -513,7 +513,8 @@ TEST(FuseQdq, WhatMustNotFuse) {
     QdqBuilder b({1, 6, 6, 6});
     std::string x = b.qdq("x", 2.f / 255, 128);
     std::string c = b.conv(x, 2.f / 255, 6, 6, 3);
-    std::string other = k == 0 ? b.node("Sigmoid", {"x"}) : b.init("f", uniform(k == 1 ? Shape{6} : Shape{6, 1}, b.rng, 1, 4));
+    std::string other =
+        k == 0 ? b.node("Sigmoid", {"x"}) : b.init("f", uniform(k == 1 ? Shape{6} : Shape{6, 1}, b.rng, 1, 4));
     std::string y = b.qdq(b.node("Mul", {c, other}), 0.1f, 128);
     Model m = b.finish({y});
     std::shared_ptr<Graph> g = lower_for_runtime(m.graph, opset_of(m));

@@ -218,7 +218,8 @@ class EpilogueBuilder {
           e.post_ops.append_sum(cur.a * z_.scale, z_.zero_point, int8_data_type(z_type_));
           e.suffix += "+sum";
           break;
-        case StepKind::ChannelMul: {  // k[c] (a v + b) + d[c] = a' (f[c] v) + b': k[c] = f[c] a' / a, d[c] = b' - k[c] b
+        case StepKind::ChannelMul: {  // k[c] (a v + b) + d[c] = a' (f[c] v) + b':
+                                      // k[c] = f[c] a' / a, d[c] = b' - k[c] b
           Image t{before[i + 1].a.value_or(cur.a), before[i + 1].b.value_or(0.f)};
           size_t n = channel_mul_->factors.size();
           e.channel_mul.resize(n);

@@ -65,7 +65,7 @@ struct ChannelMulInput {
 // `acc_scale[c]` = x_scale * W_scale[c] (size = channels); `real_bias` the op's B (empty or size channels);
 // Z's element type, parameters and oneDNN layout (`residual`) when the chain has an Add (a binary post-op);
 // `channel_mul` when it has a ChannelMul (a binary mul by a per-channel operand, and a binary add of another where
-// the images of the value before and after it need one). Throws hone::Error on a malformed chain and on one no single primitive computes right (see
+// an offset follows it). Throws hone::Error on a malformed chain and on one no single primitive computes right (see
 // SplitEpilogue). With `without_chain` the node's post-ops are left out (the primitive computes v alone).
 Int8Epilogue make_int8_epilogue(const Node& node, const std::vector<float>& acc_scale,
                                 const std::vector<float>& real_bias, const QuantizedOutput& out, DType z_type,
