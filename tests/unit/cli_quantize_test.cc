@@ -162,6 +162,13 @@ TEST_F(CliQuantize, AccuracyTargets) {
   EXPECT_EQ(t["sensitivity"].size(), 5u);  // all five layers measured (all quantized but one)
   EXPECT_EQ(o["left_float"].size(), t["kept_float"].size());
   for (const json& l : o["left_float"]) EXPECT_EQ(l["reason"], "kept float (accuracy target)");
+  // --sqnr-limit: the search measures on the first N calibration samples; it needs --min-sqnr.
+  CliResult few = quantize_cnn({"--min-sqnr", fmt::format("{:.2f}", full + 1), "--sqnr-limit", "16", "--force"}, 64);
+  ASSERT_EQ(few.status, 0) << few.err;
+  EXPECT_TRUE(contains(few.out, "on the first 16 calibration samples, --sqnr-limit")) << few.out;
+  CliResult lone = quantize_cnn({"--sqnr-limit", "16", "--force"}, 64);
+  EXPECT_EQ(lone.status, 2) << lone.err;
+  EXPECT_TRUE(contains(lone.err, "--sqnr-limit requires --min-sqnr")) << lone.err;
   // Top-1 against labels: a generous drop holds with everything quantized.
   CliResult a = quantize_cnn({"--max-accuracy-drop", "5", "--eval-data", images_, "--labels", labels_, "--force"});
   ASSERT_EQ(a.status, 0) << a.err;

@@ -41,6 +41,7 @@ struct QuantizeCliOptions {
   std::string weight_clip = "max";
   int threads = 0;
   int64_t eval_limit = 0;
+  int64_t sqnr_limit = 0;
   data::DataOptions data;
 };
 
@@ -311,8 +312,13 @@ int quantize_int8(const QuantizeCliOptions& o) {
       goal = {.kind = quant::AccuracyGoal::Kind::MaxAccuracyDrop, .value = o.max_accuracy_drop, .eval = eval.get(),
               .labels = &labels, .calibration = nullptr};
     } else {
+      if (o.sqnr_limit > 0 && o.sqnr_limit < calib->size()) {
+        data::DataOptions so = o.data;
+        so.limit = o.sqnr_limit;
+        eval = data::open_dataset(o.calibration, so);
+      }
       goal = {.kind = quant::AccuracyGoal::Kind::MinSqnr, .value = o.min_sqnr, .eval = nullptr, .labels = nullptr,
-              .calibration = calib.get()};
+              .calibration = eval ? eval.get() : calib.get()};
     }
     search = quant::search_keep_float(m, config, is_static ? &ranges : nullptr, goal, run, means_used);
   }
@@ -443,7 +449,9 @@ int quantize_int8(const QuantizeCliOptions& o) {
                search->metric == "top1" ? fmt::format("{:.2f}%", search->target * 100) : db(search->target) + " dB",
                search->metric == "top1" ? fmt::format(" (fp32 {:.2f}% minus {:g} points, on {})", search->fp32 * 100,
                                                       o.max_accuracy_drop, eval->describe())
-                                        : " (final outputs vs fp32 on the calibration data)");
+                                        : eval ? fmt::format(" (final outputs vs fp32 on the first {} calibration "
+                                                             "samples, --sqnr-limit)", eval->size())
+                                               : std::string(" (final outputs vs fp32 on the calibration data)"));
     fmt::print("  fully quantized: {}\n", metric_text(*search, search->quantized));
     if (search->steps.empty()) {
       fmt::print("  met with every layer quantized\n");
@@ -541,6 +549,12 @@ Command add_quantize_command(CLI::App& root) {
                                "Keep layers float until the outputs' SQNR vs fp32 on the calibration data is >= DB")
                    ->type_name("DB");
   drop->excludes(sqnr);
+  app->add_option("--sqnr-limit", o->sqnr_limit,
+                  "--min-sqnr: measure each candidate on the first N calibration samples only (calibration itself "
+                  "uses them all; for large models, where the search runs the model over the data ~100 times)")
+      ->check(CLI::PositiveNumber)
+      ->needs(sqnr)
+      ->type_name("N");
   app->add_option("--max-output-error", o->max_output_error,
                   "fp16 / bf16 with --calibration: the largest |output - fp32 output| over the data, relative to the "
                   "largest |fp32 output|, allowed (default 0.01); when the conversion misses it, the most sensitive "
