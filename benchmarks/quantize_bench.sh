@@ -2,7 +2,7 @@
 # Issue 5's speed and fidelity bars for int8, in one run:
 #
 #   benchmarks/quantize_bench.sh [--work DIR] [--reps 5] [--threads 2] [--calibration N] [--eval N] [--models LIST] [--method M]
-#                                [--equalize]
+#                                [--equalize] [--min-sqnr DB [--sqnr-limit N]]
 #
 # For PaddleOCR v4 det and rec and ResNet-50 (onnx-light): makes seeded synthetic text images (make_text_images.py;
 # separate calibration and evaluation sets), quantizes each model with `hone quantize` (static int8, per-channel,
@@ -11,7 +11,9 @@
 # then times fp32 and int8 side by side with ONNX Runtime (compare_ort.sh: alternating fresh processes, medians of
 # REPS repetitions, batch 1). The table's rows give, per file, Hone and ORT p50; int8 Hone / fp32 Hone is the speed-up
 # the issue asks for (>= 2x), and int8 Hone / int8 ORT compares the engines on the same QDQ file. --equalize passes
-# `hone quantize --equalize` (depthwise convolutions' input channels equalized; equalize_depthwise.h).
+# `hone quantize --equalize` (depthwise convolutions' input channels equalized; equalize_depthwise.h); --min-sqnr DB
+# (and --sqnr-limit N) the accuracy-aware mode: layers kept float, the most SQNR per FLOP first, until the output
+# SQNR on the calibration images (their first N) reaches DB.
 #
 # ResNet-50 from onnx-light has constant-filled weights (the corpus keeps files small), so its accuracy means nothing;
 # it is here for speed only. Its calibration images are the det scenes, resized to 224 and center-cropped.
@@ -30,7 +32,9 @@ while [ $# -gt 0 ]; do
     --models) models=$2; shift 2 ;;
     --method) method=$2; shift 2 ;;
     --equalize) extra+=(--equalize); shift ;;
-    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --min-sqnr) extra+=(--min-sqnr "$2"); shift 2 ;;
+    --sqnr-limit) extra+=(--sqnr-limit "$2"); shift 2 ;;
+    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "quantize_bench: unknown option '$1'" >&2; exit 2 ;;
   esac
 done
