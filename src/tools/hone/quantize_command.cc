@@ -328,8 +328,8 @@ int quantize_int8(const QuantizeCliOptions& o) {
                              ? fmt::format("top-1 at least {:.2f}%, fp32's {:.2f}% minus {:g} points",
                                            search->target * 100, search->fp32 * 100, o.max_accuracy_drop)
                              : fmt::format("output SQNR at least {} dB", db(search->target));
-    fail("the target ({}) cannot be met: fully quantized, {}; with every layer but one float ({} of {}), {}; "
-         "nothing written",
+    fail("the target ({}) cannot be met: fully quantized, {}; with {} of {} layers float, where the search ended, "
+         "{}; nothing written",
          target, metric_text(*search, search->quantized), search->keep_float.size(), search->sensitivity.size(),
          metric_text(*search, search->final_metric));
   }
