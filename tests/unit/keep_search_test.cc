@@ -177,6 +177,39 @@ TEST(KeepSearch, DropWorseningLeavesALayerThatHurtsLowered) {
   EXPECT_TRUE(plain.keep_float.count("d"));
 }
 
+TEST(KeepSearch, TrimLowersAgainWhatALaterKeptLayerMadeUnneeded) {
+  // "d"'s error shows only while "b" is lowered (it flows through "b"). By gain per cost "d" (cost 1) is kept before
+  // "b" (cost 10); once "b" is float too, "d" is no longer needed and is lowered again.
+  AdditiveErrors m;
+  KeepSearchProblem p = m.problem();
+  auto additive = p.evaluate;
+  p.evaluate = [additive](const std::set<std::string>& keep, const std::string& l) {
+    double v = additive(keep, l);
+    return keep.count("b") && !keep.count("d") ? v - 0.3 : v;
+  };
+  const std::map<std::string, double> cost = {{"a", 1}, {"b", 10}, {"c", 0.1}, {"d", 1}, {"e", 1}};
+  p.cost = [cost](const std::string& node) { return cost.at(node); };
+  p.by_efficiency = true;
+  p.target = 0.03;
+  SearchResult plain = search_keep_set(p);
+  EXPECT_EQ(plain.keep_float, (std::set<std::string>{"b", "d"}));
+  p.trim = true;
+  m.runs = 0;
+  SearchResult r = search_keep_set(p);
+  EXPECT_TRUE(r.met);
+  EXPECT_EQ(r.keep_float, (std::set<std::string>{"b"}));
+  EXPECT_EQ(steps_of(r), (std::vector<std::string>{"d", "b", "d"}));
+  ASSERT_EQ(r.steps.size(), 3u);
+  EXPECT_TRUE(r.steps[2].trimmed);
+  EXPECT_FALSE(r.steps[2].kept);
+  EXPECT_NEAR(r.steps[2].before, 0.025, 1e-12);
+  EXPECT_NEAR(r.steps[2].after, 0.025, 1e-12);
+  EXPECT_NEAR(r.final_metric, 0.025, 1e-12);
+  // Tried: "b" (the costliest; without it 0.525 misses) and "d"; never "c" (under the floor).
+  EXPECT_EQ(r.evaluations, plain.evaluations + 2);
+  EXPECT_EQ(r.evaluations, m.runs);
+}
+
 TEST(KeepSearch, MetAtOnceRunsOnce) {
   AdditiveErrors m;
   KeepSearchProblem p = m.problem();

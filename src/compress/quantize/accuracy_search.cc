@@ -235,6 +235,22 @@ SearchResult search_keep_set(const KeepSearchProblem& problem) {
       r.by_efficiency = false;
     }
   }
+  if (problem.trim && pass.met && total_cost > 0) {
+    std::vector<std::string> kept(pass.keep.begin(), pass.keep.end());
+    std::stable_sort(kept.begin(), kept.end(),
+                     [&](const std::string& a, const std::string& b) { return cost[a] > cost[b]; });
+    for (const std::string& node : kept) {
+      if (cost[node] <= cost_floor) continue;
+      std::set<std::string> fewer = pass.keep;
+      fewer.erase(node);
+      double v = problem.evaluate(fewer, fmt::format("without {}", node));
+      ++r.evaluations;
+      if (!meets(v)) continue;
+      pass.steps.push_back({node, op_of(node), pass.current, v, false, true});
+      pass.keep = std::move(fewer);
+      pass.current = v;
+    }
+  }
   r.keep_float = std::move(pass.keep);
   r.steps = std::move(pass.steps);
   r.met = pass.met;
@@ -285,10 +301,10 @@ SearchResult search_keep_float(const Model& fp32, const QuantizeConfig& config,
     problem.by_efficiency = true;
   }
   problem.drop_worsening = true;
+  problem.trim = true;
   problem.target = target;
   problem.evaluate = [&](const std::set<std::string>& keep, const std::string& label) {
-    quiet.label = label == "quantized model" || label.starts_with("sensitivity") ? label
-                                                                                 : label + " float";
+    quiet.label = label.starts_with("keeping") ? label + " float" : label;
     return metric(build(keep));
   };
   SearchResult r = search_keep_set(problem);

@@ -45,6 +45,7 @@ struct SearchStep {
   std::string node, op;
   double before = 0, after = 0;  // the metric before and after keeping this layer float too
   bool kept = true;              // false: it made the metric worse (drop_worsening), so it stayed lowered
+  bool trimmed = false;          // (kept false) lowered again once the target held: the target holds without it
 };
 
 struct SearchResult {
@@ -89,6 +90,10 @@ struct KeepSearchProblem {
   bool drop_worsening = false;
   // Stop after this many steps in a row that did not improve on the best metric so far (0: never).
   int patience = 0;
+  // With `cost`, once the target holds: each kept candidate, the costliest first, is lowered again where the target
+  // still holds without it (one kept early may be unneeded once later ones are kept; the metric is not additive).
+  // Candidates cheaper than the efficiency floor are not tried: lowering them again saves nothing that matters.
+  bool trim = false;
 };
 SearchResult search_keep_set(const KeepSearchProblem& problem);
 

@@ -393,12 +393,12 @@ int quantize_int8(const QuantizeCliOptions& o) {
       j["output_sqnr_db"] = number_or_null(fid->overall.sqnr_db);
     }
     if (search) {
-      json sens = json::array(), steps = json::array(), tried = json::array();
+      json sens = json::array(), steps = json::array(), tried = json::array(), trimmed = json::array();
       for (const auto& s : search->sensitivity)
         sens.push_back({{"node", s.node}, {"op", s.op}, {"metric", number_or_null(s.metric)},
                         {"gain", number_or_null(s.gain)}, {"flops_share", s.cost_share}});
       for (const auto& s : search->steps)
-        (s.kept ? steps : tried)
+        (s.kept ? steps : s.trimmed ? trimmed : tried)
             .push_back({{"node", s.node}, {"op", s.op}, {"before", number_or_null(s.before)},
                         {"after", number_or_null(s.after)}});
       j["accuracy_target"] = {{"metric", search->metric},
@@ -408,6 +408,7 @@ int quantize_int8(const QuantizeCliOptions& o) {
                               {"final", number_or_null(search->final_metric)},
                               {"kept_float", steps},
                               {"tried_not_kept", tried},
+                              {"lowered_again", trimmed},
                               {"sensitivity", sens},
                               {"evaluations", search->evaluations}};
     }
@@ -469,14 +470,22 @@ int quantize_int8(const QuantizeCliOptions& o) {
                  search->by_efficiency ? "the most gained per FLOP first"
                  : costed ? "most sensitive first (by gain per FLOP the target was out of reach)"
                           : "most sensitive first");
-      double kept_share = 0;
-      for (const auto& s : search->steps) {
-        double share = 0;
+      auto share_of = [&](const std::string& node) {
         for (const auto& l : search->sensitivity)
-          if (l.node == s.node) share = l.cost_share;
-        if (s.kept) kept_share += share;
+          if (l.node == node) return l.cost_share;
+        return 0.0;
+      };
+      double kept_share = 0;
+      for (const std::string& node : search->keep_float) kept_share += share_of(node);
+      bool trimming = false;
+      for (const auto& s : search->steps) {
+        if (s.trimmed && !trimming) {
+          fmt::print("  lowered again, the costliest first, where the target holds without it:\n");
+          trimming = true;
+        }
         fmt::print("    {} ({}): {} -> {}{}{}\n", s.node, s.op, metric_text(*search, s.before),
-                   metric_text(*search, s.after), work_share(share), s.kept ? "" : ": worse, left int8");
+                   metric_text(*search, s.after), work_share(share_of(s.node)),
+                   s.kept || s.trimmed ? "" : ": worse, left int8");
       }
       fmt::print("  met with {} layer{} float{}: {} ({} models evaluated)\n", search->keep_float.size(),
                  search->keep_float.size() == 1 ? "" : "s",
