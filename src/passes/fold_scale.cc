@@ -4,7 +4,10 @@
 //     maps s * y + t, folded into W (scaled by s) and the bias (s * b + t);
 //   - Gemm with constant B (C absent or constant) likewise, per output column (c of shape [N], [1, N] or a scalar);
 //     an added constant may also vary per row ([M, N], [M, 1]): it joins C;
-//   - MatMul with a constant 2-D B: Mul / Div by a per-column constant scales B's columns.
+//   - MatMul with a constant 2-D B: Mul / Div by a per-column constant scales B's columns;
+//   - and before a Conv: a Mul / Div by a per-input-channel constant whose only reader is the Conv's input scales
+//     each input channel's weights (zero padding stays zero). `hone quantize --equalize` leaves such a Mul before a
+//     depthwise convolution that the accuracy search then keeps float.
 // Exact cases only: c / y is not affine, division by a constant holding a zero is left alone, and so is a constant
 // that is not finite.
 #include <unordered_map>
@@ -55,7 +58,7 @@ class ScaleFolder {
       if (!n.domain.empty() || n.inputs.size() != 2 || n.outputs.size() != 1) continue;
       if (n.op_type != "Mul" && n.op_type != "Div" && n.op_type != "Add" && n.op_type != "Sub") continue;
       for (int first = 1; first >= 0; --first) {
-        if (try_fold(i, first == 1)) {
+        if (try_fold(i, first == 1) || try_fold_into_reader(i, first == 1)) {
           ++folded;
           break;
         }
@@ -93,6 +96,34 @@ class ScaleFolder {
     if (!done) return false;
     p.outputs[0] = n.outputs[0];
     moved_[n.outputs[0]] = pi;
+    dead_[ni] = true;
+    return true;
+  }
+
+  // A scaling of y whose only reader is a Conv's input: folded into that Conv's weights instead.
+  bool try_fold_into_reader(size_t ni, bool y_first) {
+    const Node& n = g_.nodes[ni];
+    Arith op{n.op_type, y_first};
+    if (!op.scales_only()) return false;
+    const std::string& y = n.inputs[y_first ? 0 : 1];
+    const Tensor* c = ctx_.constant(n.inputs[y_first ? 1 : 0]);
+    int ci = uses_.sole_consumer(n.outputs[0]);
+    if (!c || ci < 0 || dead_[static_cast<size_t>(ci)] || ctx_.constant(y)) return false;
+    Node& conv = g_.nodes[static_cast<size_t>(ci)];
+    ConvWeights cw;
+    if (conv.op_type != "Conv" || !conv_weights(conv, ctx_, &cw) || conv.inputs[0] != n.outputs[0] ||
+        conv.inputs[1] == n.outputs[0] || (conv.has_input(2) && conv.inputs[2] == n.outputs[0]))
+      return false;
+    const int64_t channels = cw.w->dim(1) * conv.attr_int("group", 1);
+    std::vector<double> v;
+    if (known_rank(ctx_, y) != cw.w->rank() || !axis_constant(c, cw.w->rank(), 1, channels, &v)) return false;
+    for (double& f : v) {
+      double s = 0, t = 0;
+      if (!op.affine(f, &s, &t)) return false;
+      f = s;
+    }
+    scale_conv_inputs(g_, ctx_, conv, cw, v);
+    conv.inputs[0] = y;
     dead_[ni] = true;
     return true;
   }
@@ -172,7 +203,7 @@ int fold_scale(Graph& g, PassContext& ctx) { return ScaleFolder(g, ctx).run(); }
 
 HONE_REGISTER_PASS({.name = "fold-scale",
                     .summary = "Mul / Div / Add / Sub by a per-channel constant after a Conv, Gemm or MatMul "
-                               "folded into its weights and bias",
+                               "folded into its weights and bias; a Mul / Div before a Conv into its weights",
                     .order = 400,
                     .run = fold_scale});
 

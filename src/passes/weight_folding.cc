@@ -216,6 +216,22 @@ void fold_affine_into_conv(Graph& g, PassContext& ctx, Node& conv, const ConvWei
   conv.inputs[2] = bn;
 }
 
+void scale_conv_inputs(Graph& g, PassContext& ctx, Node& conv, const ConvWeights& cw, const std::vector<double>& s) {
+  const Tensor& w = *cw.w;  // [M, C/g, k...]
+  Tensor nw(DType::Float32, w.shape());
+  const int64_t m_all = w.dim(0), cg = w.dim(1), kk = w.numel() / (m_all * cg);
+  const int64_t m_per = m_all / conv.attr_int("group", 1);
+  for (int64_t m = 0; m < m_all; ++m)
+    for (int64_t c = 0; c < cg; ++c) {
+      const double f = s[static_cast<size_t>(m / m_per * cg + c)];
+      for (int64_t j = 0; j < kk; ++j) {
+        const int64_t at = (m * cg + c) * kk + j;
+        nw.data<float>()[at] = static_cast<float>(w.data<float>()[at] * f);
+      }
+    }
+  conv.inputs[1] = add_initializer(g, ctx, folded_base(conv.inputs[1]), nw);
+}
+
 bool gemm_weights(const Node& gemm, int64_t opset, const PassContext& ctx, GemmWeights* gw) {
   if (!gemm.domain.empty() || gemm.op_type != "Gemm" || opset < 7 || gemm.inputs.size() < 2 || gemm.outputs.size() != 1)
     return false;

@@ -60,6 +60,10 @@ bool conv_weights(const Node& conv, const PassContext& ctx, ConvWeights* cw);
 // for every output channel m of its old output y: new weight and bias initializers.
 void fold_affine_into_conv(Graph& g, PassContext& ctx, Node& conv, const ConvWeights& cw, const ChannelAffine& a);
 
+// Rewrites `conv` (a Conv, weights checked by conv_weights) to compute its old output of an input whose channel k was
+// multiplied by s[k] (zero padding stays zero): each input channel's weights scaled. A new weight initializer.
+void scale_conv_inputs(Graph& g, PassContext& ctx, Node& conv, const ConvWeights& cw, const std::vector<double>& s);
+
 // A Gemm's constant float32 operands: B 2-D, C absent or a constant of rank <= 2 (unidirectionally broadcast to
 // [M, N]); transA / transB / alpha / beta read. False otherwise or for opsets before 7 (C with `broadcast`).
 struct GemmWeights {

@@ -392,6 +392,43 @@ TEST(FoldScale, AfterConvTransposeGemmAndMatMul) {
   }
 }
 
+TEST(FoldScale, MulOrDivBeforeAConvScalesItsInputChannelsWeights) {
+  struct Case {
+    std::string op;
+    int64_t group;
+    Shape c;
+    bool c_first;
+  };
+  // Plain, depthwise (hone quantize --equalize's Mul), and two groups; padded 3x3 windows (zero padding stays zero).
+  for (const Case& k : {Case{"Mul", 1, {1, 4, 1, 1}, false}, Case{"Mul", 4, {4, 1, 1}, true},
+                        Case{"Div", 2, {1, 4, 1, 1}, false}}) {
+    SCOPED_TRACE(k.op + " group " + std::to_string(k.group));
+    Net n;
+    std::string c = n.weight(k.c, 0.5f, 2.f), x = n.input("x", {2, 4, 6, 6});
+    std::string y = n.op(k.op, k.c_first ? std::vector<std::string>{c, x} : std::vector<std::string>{x, c});
+    y = n.conv(y, 4, 4, {.group = k.group});
+    Model out = check_rewrite(n.done({y}), {"fold-scale"});
+    ASSERT_EQ(out.graph.nodes.size(), 1u);
+    EXPECT_EQ(out.graph.nodes[0].op_type, "Conv");
+    EXPECT_EQ(out.graph.nodes[0].inputs[0], "x");
+  }
+  {  // the scaled tensor is also read elsewhere: left alone
+    Net n;
+    std::string y = n.op("Mul", {n.input("x", {1, 4, 5, 5}), n.weight({1, 4, 1, 1}, 0.5f, 2.f)});
+    expect_untouched(n.done({n.conv(y, 4, 4), y}), "fold-scale");
+  }
+  {  // an Add before the conv is not a scaling of its input
+    Net n;
+    std::string y = n.op("Add", {n.input("x", {1, 4, 5, 5}), n.weight({1, 4, 1, 1})});
+    expect_untouched(n.done({n.conv(y, 4, 4)}), "fold-scale");
+  }
+  {  // a Mul that varies over space
+    Net n;
+    std::string y = n.op("Mul", {n.input("x", {1, 4, 5, 5}), n.weight({1, 1, 5, 5})});
+    expect_untouched(n.done({n.conv(y, 4, 4)}), "fold-scale");
+  }
+}
+
 TEST(FoldScale, LeavesWhatIsNotExactOrNotPerChannel) {
   auto conv_then = [](const std::string& op, Tensor c, bool c_first = false, int64_t opset = 13,
                       std::vector<Attribute> attrs = {}) {
