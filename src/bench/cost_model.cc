@@ -315,7 +315,7 @@ NodeCost node_cost(const Node& node, const TypeLookup& type_of) {
     conv_cost(node, c, 0, 1, 2, &cost);
   else if (node.domain == "hone" && op == "QConv") conv_cost(node, c, 0, 1, 3, &cost);
   else if (op == "QLinearConv") conv_cost(node, c, 0, 3, 8, &cost);
-  else if (op == "ConvTranspose") conv_transpose_cost(c, &cost);
+  else if (op == "ConvTranspose" || (node.domain == "hone" && op == "FusedConvTranspose")) conv_transpose_cost(c, &cost);
   else if (op == "Einsum") einsum_cost(node, c, &cost);
   else if (op == "LSTM" || op == "GRU" || op == "RNN") rnn_cost(node, c, &cost);
   else if (op == "Attention" || (ms && op == "MultiHeadAttention")) attention_cost(node, c, &cost);

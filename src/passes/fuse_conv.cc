@@ -6,13 +6,15 @@
 //   - activations (Relu, LeakyRelu, Clip, Sigmoid, Tanh, HardSigmoid, HardSwish, and HardSwish written out as
 //     x * Clip(x + 3, 0, 6) / 6) become eltwise post-ops;
 //   - one Add of a same-shape tensor (the residual) becomes a binary post-op.
-// Every intermediate value it absorbs must have no other reader and not be a graph output.
+// Every intermediate value it absorbs must have no other reader and not be a graph output. A ConvTranspose whose
+// kernel equals its stride (no padding) and the Relu or Clip after it become one hone.FusedConvTranspose.
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <tuple>
 
 #include "ops/hone/fused_conv.h"
+#include "ops/nn/spatial.h"
 #include "passes/pass.h"
 #include "passes/weight_folding.h"
 
@@ -125,8 +127,11 @@ class ConvFuser {
 
   int run() {
     int fused = 0;
-    for (size_t ci = 0; ci < g_.nodes.size(); ++ci)
-      if (!dead_[ci] && g_.nodes[ci].domain.empty() && g_.nodes[ci].op_type == "Conv" && fuse(ci)) ++fused;
+    for (size_t ci = 0; ci < g_.nodes.size(); ++ci) {
+      if (dead_[ci] || !g_.nodes[ci].domain.empty()) continue;
+      if (g_.nodes[ci].op_type == "Conv" ? fuse(ci) : g_.nodes[ci].op_type == "ConvTranspose" && fuse_transpose(ci))
+        ++fused;
+    }
     erase_nodes(g_, dead_);
     return fused;
   }
@@ -247,6 +252,51 @@ class ConvFuser {
     }
     f.outputs = {cur};
     // The fused node takes the place of the last node it absorbs (in graph order): every input is available there.
+    size_t last = ci;
+    for (size_t a : absorbed) last = std::max(last, a);
+    dead_[ci] = true;
+    for (size_t a : absorbed) dead_[a] = true;
+    dead_[last] = false;
+    g_.nodes[last] = std::move(f);
+    return true;
+  }
+
+  // A ConvTranspose the patch kernel runs (kernel == stride, no padding) and the Relu or Clip after it: one
+  // hone.FusedConvTranspose (the activations applied while each row's results are in cache). Other transposed
+  // convolutions are left alone: oneDNN 2.6 runs a deconvolution's post-ops in reference loops.
+  bool fuse_transpose(size_t ci) {
+    const Node& conv = g_.nodes[ci];
+    if (conv.outputs.size() != 1 || conv.inputs.size() < 2) return false;
+    const TypeInfo* yt = ctx_.type(conv.outputs[0]);
+    const Tensor* w = ctx_.constant(conv.inputs[1]);
+    if (!yt || !yt->is_tensor() || yt->elem != DType::Float32 || !w || w->dtype() != DType::Float32 ||
+        !nn::is_patch_conv_transpose(conv, w->shape()))
+      return false;
+    Chain chain;
+    std::string cur = conv.outputs[0];
+    std::vector<size_t> absorbed;
+    for (;;) {
+      const Chain before = chain;
+      int ni = uses_.sole_consumer(cur);
+      const Node* n = live(ni);
+      // One Relu or Clip: the kernel clamps its results in registers (other activations run faster as their own
+      // vectorized kernels than in a generic loop there).
+      const bool cheap = n && chain.ops.empty() && (n->op_type == "Relu" || n->op_type == "Clip");
+      if (!cheap || !n->domain.empty() || n->outputs.size() != 1 || !same_known_shape(ctx_.type(n->outputs[0]), yt) ||
+          !activation_post_op(*n, ctx_.opset(n->domain), ctx_, &chain)) {
+        chain = before;
+        break;
+      }
+      absorbed.push_back(static_cast<size_t>(ni));
+      cur = n->outputs[0];
+    }
+    if (absorbed.empty()) return false;
+    Node f = conv;
+    f.domain = "hone";
+    f.op_type = "FusedConvTranspose";
+    f.attributes.push_back(Attribute::of_strings("post_ops", chain.ops));
+    f.attributes.push_back(Attribute::of_floats("post_op_params", chain.params));
+    f.outputs = {cur};
     size_t last = ci;
     for (size_t a : absorbed) last = std::max(last, a);
     dead_[ci] = true;

@@ -66,6 +66,47 @@ TEST(KernelsDeconvPatch, MatchesReferenceOnEveryTierAndLayout) {
   EXPECT_EQ(ran, static_cast<int>(cases.size() * test::isa_tiers().size() * 4));
 }
 
+TEST(KernelsDeconvPatch, FusedActivationsMatchReference) {
+  // hone.FusedConvTranspose (passes/fuse_conv.cc) with a Relu or a Clip: the results clamped in registers.
+  std::mt19937 rng(33);
+  struct Chain {
+    std::vector<std::string> ops;
+    std::vector<float> params;
+    std::string suffix;
+  };
+  for (const Chain& c : {Chain{{"Relu"}, {}, "+relu"}, Chain{{"Clip"}, {-0.5f, 2.f}, "+clip"}})
+    for (bool cl : {false, true})
+      for (int threads : {1, 2}) {
+        std::string what = c.suffix + (cl ? " channels-last" : " plain") + " threads " + std::to_string(threads);
+        std::vector<Arg> args = {Arg(random({2, 16, 30, 40}, rng)), Arg::constant(random({16, 6, 2, 2}, rng)),
+                                 Arg::constant(random({6}, rng))};
+        std::vector<Attribute> attrs = {Attribute::of_ints("strides", {2, 2}), Attribute::of_strings("post_ops", c.ops),
+                                        Attribute::of_floats("post_op_params", c.params)};
+        test::KernelRun r = test::run_kernel_and_reference(
+            "FusedConvTranspose", 1, args, attrs,
+            {.isa = best_isa(), .threads = threads, .channels_last = cl, .domain = "hone"});
+        EXPECT_EQ(r.kernel, std::string("convtranspose-patch-f32-") + isa_name(best_isa() == Isa::Avx512Vnni ? Isa::Avx512 : best_isa()) + c.suffix) << what;
+        ASSERT_EQ(r.fast.at(0).shape(), r.reference.at(0).shape()) << what;
+        int64_t changed = 0;
+        for (int64_t i = 0; i < r.reference[0].numel(); ++i) {
+          float wv = r.reference[0].data<float>()[i], g = r.fast[0].data<float>()[i];
+          ASSERT_NEAR(g, wv, 1e-5f * (1 + std::fabs(wv))) << what << " element " << i;
+          changed += wv == (c.params.empty() ? 0.f : -0.5f) || wv == 2.f;  // clamped: the post-op ran
+        }
+        EXPECT_GT(changed, 0) << what;
+      }
+}
+
+TEST(KernelsDeconvPatch, LeavesOtherFusedChainsToTheReference) {
+  std::mt19937 rng(34);
+  std::vector<Arg> args = {Arg(random({1, 4, 6, 6}, rng)), Arg::constant(random({4, 3, 2, 2}, rng))};
+  std::vector<Attribute> attrs = {Attribute::of_ints("strides", {2, 2}), Attribute::of_strings("post_ops", {"Sigmoid"}),
+                                  Attribute::of_floats("post_op_params", {})};
+  test::KernelRun r = test::run_kernel_and_reference("FusedConvTranspose", 1, args, attrs,
+                                                     {.isa = best_isa(), .domain = "hone"});
+  EXPECT_FALSE(r.kernel.starts_with("convtranspose-patch")) << r.kernel;
+}
+
 TEST(KernelsDeconvPatch, LeavesOtherTransposedConvolutionsToOtherKernels) {
   std::mt19937 rng(32);
   auto chosen = [&](int64_t k, std::vector<Attribute> attrs, int64_t group = 1) {

@@ -293,6 +293,29 @@ TEST(RuntimeLowering, ConvTransposeWithBiasBetweenConvsRunsChannelsLast) {
   }
 }
 
+TEST(RuntimeLowering, ActivationsAfterAPatchConvTransposeFuseIntoIt) {
+  // PaddleOCR det's head: ConvTranspose 2x2 stride 2 -> BN -> Relu: one hone.FusedConvTranspose with a Relu.
+  Builder b({1, 24, 20, 22});
+  std::string y = b.op("Relu", {b.bn(b.conv_transpose("x", 24, 24, 1), 24)});
+  Model m = b.finish({y});
+  LoweringStats st;
+  std::shared_ptr<Graph> g = lower_for_runtime(m.graph, opset_of(m), &st);
+  ASSERT_EQ(g->nodes.size(), 1u);
+  EXPECT_EQ(count_ops(*g, "hone", "FusedConvTranspose"), 1);
+  EXPECT_EQ(g->nodes[0].attr_strings("post_ops"), (std::vector<std::string>{"Relu"}));
+  expect_matches_reference(m, {1, 24, 20, 22});
+  // Overlapping windows (3x3 stride 2): oneDNN runs those, without post-ops; the Relu stays a node.
+  Builder o({1, 8, 6, 6});
+  std::string w = o.name("w"), t = o.name("ct");
+  o.m.graph.initializers[w] = random_tensor({8, 8, 3, 3}, o.rng);
+  o.m.graph.nodes.push_back({t, "ConvTranspose", "", {"x", w}, {t}, {Attribute::of_ints("strides", {2, 2})}, ""});
+  Model mo = o.finish({o.op("Relu", {t})});
+  std::shared_ptr<Graph> go = lower_for_runtime(mo.graph, opset_of(mo), nullptr);
+  EXPECT_EQ(count_ops(*go, "hone", "FusedConvTranspose"), 0);
+  EXPECT_EQ(count_ops(*go, "", "Relu"), 1);
+  expect_matches_reference(mo, {1, 8, 6, 6});
+}
+
 TEST(RuntimeLowering, BatchNormFoldsIntoGroupedConvTranspose) {
   Builder b({1, 8, 5, 5});
   std::string y = b.bn(b.conv_transpose("x", 8, 12, 4), 12);

@@ -1,10 +1,12 @@
 // ConvTranspose whose kernel equals its stride (2D, no padding, no dilation, one group, no output_padding): each input
 // pixel owns a kh x kw patch of the output, so the op is one matrix product per input row (deconv_patch_microkernels.h)
 // and a copy of each pixel's result into its patch. oneDNN 2.6's deconvolution takes these through slow paths (PaddleOCR
-// det's 24 -> 1 channel 2x2 upsampling to 640x640 at 4.4 GFLOP/s). Either layout, 1 and more threads (split by rows).
+// det's 24 -> 1 channel 2x2 upsampling to 640x640 at 4.4 GFLOP/s). Either layout, 1 and more threads (split by rows);
+// hone.FusedConvTranspose's Relu or Clip (passes/fuse_conv.cc) clamps the results in registers.
 #include <omp.h>
 
 #include <cstring>
+#include <limits>
 
 #include "kernels/cpu/deconv_patch_microkernels.h"
 #include "kernels/cpu/kernel_helpers.h"
@@ -17,6 +19,9 @@ namespace {
 struct PatchDeconv {
   Shape x, y;  // [N, C_in, H, W] -> [N, C_out, H * kh, W * kw]
   int64_t kh = 0, kw = 0;
+  bool clamp = false;  // hone.FusedConvTranspose's Relu or Clip: results clamped to [lo, hi]
+  float lo = 0, hi = 0;
+  std::string suffix;  // of the kernel's name
 };
 
 std::optional<PatchDeconv> patch_deconv(const KernelQuery& q) {
@@ -33,21 +38,26 @@ std::optional<PatchDeconv> patch_deconv(const KernelQuery& q) {
     const Tensor* b = q.input_constants[2];
     if (!b || b->dtype() != DType::Float32 || b->rank() != 1 || b->dim(0) != oc) return std::nullopt;
   }
-  if (q.node.attr_int("group", 1) != 1 || q.node.has_attr("output_shape")) return std::nullopt;
+  if (!nn::is_patch_conv_transpose(q.node, w->shape())) return std::nullopt;
   PatchDeconv d;
   d.kh = w->dim(2);
   d.kw = w->dim(3);
-  std::vector<int64_t> wk = {d.kh, d.kw};
-  try {
-    nn::WindowAttrs wa = nn::read_window_attrs(q.node, 2, &wk);
-    if (wa.kernel != wk || wa.strides != wk || wa.dilations != std::vector<int64_t>{1, 1}) return std::nullopt;
-    if (wa.auto_pad != "VALID" && (wa.auto_pad != "NOTSET" || wa.pads != std::vector<int64_t>(4, 0)))
+  if (q.node.domain == "hone") {  // hone.FusedConvTranspose: a Relu or a Clip, as a clamp
+    if (q.input_types.size() > 3 && q.input_types[3]) return std::nullopt;
+    std::vector<std::string> ops = q.node.attr_strings("post_ops");
+    std::vector<float> params = q.node.attr_floats("post_op_params");
+    if (ops.size() != 1) return std::nullopt;
+    d.clamp = true;
+    if (ops[0] == "Relu" && params.empty()) {
+      d.lo = 0.f;
+      d.hi = std::numeric_limits<float>::infinity();
+    } else if (ops[0] == "Clip" && params.size() == 2 && params[0] <= params[1]) {
+      d.lo = params[0];
+      d.hi = params[1];
+    } else {
       return std::nullopt;
-    std::vector<int64_t> out_pad = q.node.attr_ints("output_padding", {});
-    for (int64_t p : out_pad)
-      if (p != 0) return std::nullopt;
-  } catch (const Error&) {
-    return std::nullopt;
+    }
+    d.suffix = "+" + std::string(ops[0] == "Relu" ? "relu" : "clip");
   }
   d.x = *x;
   d.y = {(*x)[0], oc, (*x)[2] * d.kh, (*x)[3] * d.kw};
@@ -102,6 +112,9 @@ class PatchDeconvKernel final : public Kernel {
         a.bias = bias_.data();
         a.cols = cols;
         a.out = rows;
+        a.clamp = d_.clamp;
+        a.lo = d_.lo;
+        a.hi = d_.hi;
         fn_(a);
         for (int64_t ki = 0; ki < kh; ++ki) {
           const int64_t orow = i * kh + ki;
@@ -128,7 +141,7 @@ class PatchDeconvKernel final : public Kernel {
     }, 1);
   }
 
-  std::string name() const override { return std::string("convtranspose-patch-f32-") + isa_; }
+  std::string name() const override { return std::string("convtranspose-patch-f32-") + isa_ + d_.suffix; }
 
  private:
   PatchDeconv d_;
@@ -143,15 +156,21 @@ class PatchDeconvKernel final : public Kernel {
 
 bool patch_deconv_applies(const KernelQuery& q) { return patch_deconv(q).has_value(); }
 
-const KernelRegistrar kPatchDeconvKernel{{.op = "ConvTranspose",
-                                          .name = "convtranspose-patch-f32",
-                                          .priority = 20,
-                                          .applies = patch_deconv_applies,
-                                          .create = [](const KernelQuery& q) -> std::unique_ptr<Kernel> {
-                                            return std::make_unique<PatchDeconvKernel>(q, *patch_deconv(q));
-                                          },
-                                          .channels_last = patch_deconv_applies,
-                                          .prefers_channels_last = true}};
+// The same kernel for a model's ConvTranspose and for the runtime's hone.FusedConvTranspose.
+KernelFactory patch_deconv_factory(std::string domain, std::string op) {
+  return {.domain = std::move(domain),
+          .op = std::move(op),
+          .name = "convtranspose-patch-f32",
+          .priority = 20,
+          .applies = patch_deconv_applies,
+          .create = [](const KernelQuery& q) -> std::unique_ptr<Kernel> {
+            return std::make_unique<PatchDeconvKernel>(q, *patch_deconv(q));
+          },
+          .channels_last = patch_deconv_applies,
+          .prefers_channels_last = true};
+}
+const KernelRegistrar kPatchDeconvKernel{patch_deconv_factory("", "ConvTranspose")};
+const KernelRegistrar kPatchFusedDeconvKernel{patch_deconv_factory("hone", "FusedConvTranspose")};
 
 }  // namespace
 }  // namespace hone

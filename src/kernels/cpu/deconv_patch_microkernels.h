@@ -21,6 +21,8 @@ struct DeconvPatchArgs {
   const float* w = nullptr;
   const float* bias = nullptr;  // cols floats: each column's bias (0 in the padding)
   int64_t cols = 0;
+  float lo = 0, hi = 0;  // with clamp: every result clamped to [lo, hi] (a fused Relu or Clip)
+  bool clamp = false;
   float* out = nullptr;  // [pixels][cols]
 };
 

@@ -102,5 +102,34 @@ void infer_fused_conv(InferenceContext& ctx) {
 
 HONE_REGISTER_OP({.domain = "hone", .name = "FusedConv", .since = 1, .infer = infer_fused_conv, .compute = fused_conv});
 
+// hone.FusedConvTranspose: a ConvTranspose and a chain of activations (no Add, no ChannelMul).
+const OpSchema& conv_transpose_schema() {
+  static const OpSchema* s = OpRegistry::instance().find("", "ConvTranspose", 11);
+  if (!s) fail("internal error: no ConvTranspose schema");
+  return *s;
+}
+
+void fused_conv_transpose(OpContext& ctx) {
+  conv_transpose_schema().compute(ctx);
+  Tensor& y = ctx.written_output(0);
+  if (y.dtype() != DType::Float32) fail("{}: FusedConvTranspose is float32 only", ctx.node().label());
+  std::vector<std::string> ops = ctx.node().attr_strings("post_ops");
+  std::vector<float> params = ctx.node().attr_floats("post_op_params");
+  check_post_ops(ctx.node().label(), ops, params, false);
+  apply_post_ops(ops, params, y.data<float>(), nullptr, y.numel());
+}
+
+void infer_fused_conv_transpose(InferenceContext& ctx) {
+  conv_transpose_schema().infer(ctx);
+  check_post_ops(ctx.node().label(), ctx.node().attr_strings("post_ops"), ctx.node().attr_floats("post_op_params"),
+                 false);
+}
+
+HONE_REGISTER_OP({.domain = "hone",
+                  .name = "FusedConvTranspose",
+                  .since = 1,
+                  .infer = infer_fused_conv_transpose,
+                  .compute = fused_conv_transpose});
+
 }  // namespace
 }  // namespace hone

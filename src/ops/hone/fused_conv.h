@@ -4,6 +4,8 @@
 //   post_ops:        the chain, in order, e.g. ["Linear", "HardSwish", "Add", "Relu"]
 //   post_op_params:  their parameters, concatenated in chain order
 // and inputs X, W, B (optional), Z (optional: the tensor the "Add" post-op adds, same shape as Y).
+// hone.FusedConvTranspose is the same for a ConvTranspose whose kernel equals its stride (the runtime's patch kernel
+// runs it), with activations only: no Z, no ChannelMul.
 #pragma once
 #include <string>
 #include <vector>

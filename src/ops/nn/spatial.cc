@@ -108,4 +108,19 @@ SymShape infer_window_shape(const SymShape& x, Dim channels, const WindowAttrs& 
   return out;
 }
 
+bool is_patch_conv_transpose(const Node& node, const Shape& w) {
+  if (w.size() != 4 || node.attr_int("group", 1) != 1 || node.has_attr("output_shape")) return false;
+  std::vector<int64_t> wk = {w[2], w[3]};
+  try {
+    WindowAttrs wa = read_window_attrs(node, 2, &wk);
+    if (wa.kernel != wk || wa.strides != wk || wa.dilations != std::vector<int64_t>{1, 1}) return false;
+    if (wa.auto_pad != "VALID" && (wa.auto_pad != "NOTSET" || wa.pads != std::vector<int64_t>(4, 0))) return false;
+    for (int64_t p : node.attr_ints("output_padding", {}))
+      if (p != 0) return false;
+  } catch (const Error&) {
+    return false;
+  }
+  return true;
+}
+
 }  // namespace hone::nn

@@ -35,6 +35,11 @@ int64_t conv_out_dim(int64_t in, int64_t pad_begin, int64_t pad_end, int64_t k, 
 int64_t pool_out_dim(int64_t in, int64_t pad_begin, int64_t pad_end, int64_t k, int64_t stride, int64_t dil,
                      bool ceil_mode, const Node& node);
 
+// A 2-D ConvTranspose (or hone.FusedConvTranspose) whose kernel equals its stride, with one group, no padding, no
+// dilation, no output_padding and no output_shape, for weights of shape `w` ([C_in, C_out, kh, kw]): each input pixel
+// then owns a kh x kw patch of the output. False for anything else (also malformed attributes).
+bool is_patch_conv_transpose(const Node& node, const Shape& w);
+
 // Spatial output sizes of a conv (ceil_mode ignored) or pool given concrete input spatial sizes.
 std::vector<int64_t> window_out_dims(const WindowAttrs& w, const std::vector<int64_t>& in, const std::vector<int64_t>& pads,
                                      bool pool, const Node& node);
