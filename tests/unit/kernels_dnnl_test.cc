@@ -549,8 +549,9 @@ TEST(DnnlGemm, MatchesReference) {
 
 // ------------------------------------------------------------------------------------------- Real models
 
-// Every Conv / MatMul / Gemm node of these models has float weights and concrete shapes: each must get a oneDNN kernel
-// (or, for MatMul / Gemm with up to 4 rows, the GEMV kernel).
+// Every Conv / MatMul / Gemm / ConvTranspose node of these models has float weights and concrete shapes: each must get
+// a oneDNN kernel (or, for MatMul / Gemm with up to 4 rows, the GEMV kernel; for a ConvTranspose whose kernel equals
+// its stride, plain or fused with a Relu, the patch kernel).
 void expect_all_dnnl(const std::string& path, const Shape& input_shape) {
   SCOPED_TRACE(path);
   Session s = Session::load(path, {.threads = 1});
@@ -559,9 +560,12 @@ void expect_all_dnnl(const std::string& path, const Shape& input_shape) {
   int fast = 0;
   for (const PlanStep& st : p.steps) {
     const std::string& op = st.node->op_type;
-    if (op != "Conv" && op != "MatMul" && op != "Gemm" && op != "ConvTranspose") continue;
-    bool gemv = op != "Conv" && op != "ConvTranspose" && st.kernel->name().rfind("gemv-f32-", 0) == 0;  // batch 1
-    EXPECT_TRUE(gemv || st.kernel->name().rfind("dnnl-", 0) == 0) << st.node->label() << " got " << st.kernel->name();
+    const bool transpose = op == "ConvTranspose" || op == "FusedConvTranspose";
+    if (op != "Conv" && op != "MatMul" && op != "Gemm" && !transpose) continue;
+    bool gemv = op != "Conv" && !transpose && st.kernel->name().rfind("gemv-f32-", 0) == 0;  // batch 1
+    bool patch = transpose && st.kernel->name().rfind("convtranspose-patch-f32-", 0) == 0;
+    EXPECT_TRUE(gemv || patch || st.kernel->name().rfind("dnnl-", 0) == 0)
+        << st.node->label() << " got " << st.kernel->name();
     ++fast;
   }
   EXPECT_GT(fast, 0);
