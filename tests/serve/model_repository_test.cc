@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <chrono>
 #include <thread>
 
 #include "serve_core_test_util.h"
@@ -261,10 +262,22 @@ TEST(ModelRepository, RequestsDuringReloadsAreNeverLost) {
       }
     }
   });
-  for (int i = 0; i < 5; ++i) server.load_model("two");
+  // Each reload starts only once the client has been answered since the last one, so the requests really do
+  // interleave with the reloads (on a loaded machine the client thread may otherwise not run before all five end).
+  auto await_progress = [&](int past) {
+    auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (succeeded.load() + refused.load() <= past && std::chrono::steady_clock::now() < until)
+      std::this_thread::yield();
+  };
+  await_progress(0);
+  for (int i = 0; i < 5; ++i) {
+    int before = succeeded.load() + refused.load();
+    server.load_model("two");
+    await_progress(before);
+  }
   stop = true;
   client.join();
-  EXPECT_GT(succeeded.load(), 0);
+  EXPECT_GE(succeeded.load(), 6);
   EXPECT_EQ(refused.load(), 0);
 }
 
