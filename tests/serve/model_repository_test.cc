@@ -4,8 +4,8 @@
 
 #include <gtest/gtest.h>
 
-#include <fstream>
 #include <chrono>
+#include <fstream>
 #include <thread>
 
 #include "serve_core_test_util.h"
