@@ -251,14 +251,18 @@ class ConvFuser {
       f.attributes.push_back(Attribute::of_floats("post_op_params", chain.params));
     }
     f.outputs = {cur};
-    // The fused node takes the place of the last node it absorbs (in graph order): every input is available there.
+    place(ci, absorbed, std::move(f));
+    return true;
+  }
+
+  // The fused node takes the place of the last node it absorbs (in graph order): every input is available there.
+  void place(size_t ci, const std::vector<size_t>& absorbed, Node f) {
     size_t last = ci;
     for (size_t a : absorbed) last = std::max(last, a);
     dead_[ci] = true;
     for (size_t a : absorbed) dead_[a] = true;
     dead_[last] = false;
     g_.nodes[last] = std::move(f);
-    return true;
   }
 
   // A ConvTranspose the patch kernel runs (kernel == stride, no padding) and the Relu or Clip after it: one
@@ -297,12 +301,7 @@ class ConvFuser {
     f.attributes.push_back(Attribute::of_strings("post_ops", chain.ops));
     f.attributes.push_back(Attribute::of_floats("post_op_params", chain.params));
     f.outputs = {cur};
-    size_t last = ci;
-    for (size_t a : absorbed) last = std::max(last, a);
-    dead_[ci] = true;
-    for (size_t a : absorbed) dead_[a] = true;
-    dead_[last] = false;
-    g_.nodes[last] = std::move(f);
+    place(ci, absorbed, std::move(f));
     return true;
   }
 
