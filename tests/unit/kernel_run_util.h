@@ -152,6 +152,14 @@ inline void expect_identical(const Tensor& fast, const Tensor& ref, const std::s
     }
 }
 
+// Uniform float32 values in [-1, 1) drawn from `rng` (kernel tests that draw several tensors from one generator).
+inline Tensor random_floats(Shape shape, std::mt19937& rng) {
+  Tensor t(DType::Float32, std::move(shape));
+  std::uniform_real_distribution<float> d(-1.f, 1.f);
+  for (float& v : t.span<float>()) v = d(rng);
+  return t;
+}
+
 // Random bytes (every dtype) or uniform floats in [-1, 1] (float32).
 inline Tensor random_tensor(DType dtype, const Shape& shape, uint32_t seed) {
   Tensor t(dtype, shape);

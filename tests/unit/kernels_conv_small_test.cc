@@ -12,13 +12,7 @@ namespace hone {
 namespace {
 
 using test::Arg;
-
-Tensor random(Shape s, std::mt19937& rng) {
-  Tensor t(DType::Float32, std::move(s));
-  std::uniform_real_distribution<float> d(-1.f, 1.f);
-  for (float& v : t.span<float>()) v = d(rng);
-  return t;
-}
+using test::random_floats;
 
 struct Case {
   int64_t n, ic, oc, h, w, k, pad;
@@ -30,8 +24,9 @@ struct Case {
 };
 
 test::KernelRun run(const Case& c, Isa isa, bool channels_last, int threads, std::mt19937& rng) {
-  std::vector<Arg> args = {Arg(random({c.n, c.ic, c.h, c.w}, rng)), Arg::constant(random({c.oc, c.ic, c.k, c.k}, rng))};
-  if (c.bias) args.push_back(Arg::constant(random({c.oc}, rng)));
+  std::vector<Arg> args = {Arg(random_floats({c.n, c.ic, c.h, c.w}, rng)),
+                           Arg::constant(random_floats({c.oc, c.ic, c.k, c.k}, rng))};
+  if (c.bias) args.push_back(Arg::constant(random_floats({c.oc}, rng)));
   std::vector<Attribute> attrs = {Attribute::of_ints("pads", {c.pad, c.pad, c.pad, c.pad})};
   test::RunOptions o{.isa = isa, .threads = threads, .channels_last = channels_last};
   if (c.relu) {
@@ -81,7 +76,8 @@ TEST(KernelsConvSmall, MatchesReferenceOnEveryTierAndLayout) {
 TEST(KernelsConvSmall, LeavesOtherConvolutionsToOtherKernels) {
   std::mt19937 rng(12);
   auto chosen = [&](int64_t ic, int64_t oc, int64_t k, std::vector<Attribute> attrs) {
-    std::vector<Arg> args = {Arg(random({1, ic, 12, 12}, rng)), Arg::constant(random({oc, ic, k, k}, rng))};
+    std::vector<Arg> args = {Arg(random_floats({1, ic, 12, 12}, rng)),
+                             Arg::constant(random_floats({oc, ic, k, k}, rng))};
     return test::run_kernel_and_reference("Conv", 13, args, std::move(attrs), {.isa = best_isa()}).kernel;
   };
   EXPECT_TRUE(chosen(1, 6, 3, {}).starts_with("conv-small"));
@@ -91,8 +87,9 @@ TEST(KernelsConvSmall, LeavesOtherConvolutionsToOtherKernels) {
   EXPECT_FALSE(chosen(1, 6, 3, {Attribute::of_ints("strides", {2, 2})}).starts_with("conv-small"));
   EXPECT_FALSE(chosen(1, 6, 3, {Attribute::of_ints("dilations", {2, 2})}).starts_with("conv-small"));
   // Weights known only at run time.
-  std::vector<Arg> args = {Arg(random({1, 1, 12, 12}, rng)), Arg(random({6, 1, 3, 3}, rng))};
-  EXPECT_FALSE(test::run_kernel_and_reference("Conv", 13, args, {}, {.isa = best_isa()}).kernel.starts_with("conv-small"));
+  std::vector<Arg> args = {Arg(random_floats({1, 1, 12, 12}, rng)), Arg(random_floats({6, 1, 3, 3}, rng))};
+  EXPECT_FALSE(
+      test::run_kernel_and_reference("Conv", 13, args, {}, {.isa = best_isa()}).kernel.starts_with("conv-small"));
 }
 
 }  // namespace

@@ -13,13 +13,7 @@ namespace hone {
 namespace {
 
 using test::Arg;
-
-Tensor random(Shape s, std::mt19937& rng) {
-  Tensor t(DType::Float32, std::move(s));
-  std::uniform_real_distribution<float> d(-1.f, 1.f);
-  for (float& v : t.span<float>()) v = d(rng);
-  return t;
-}
+using test::random_floats;
 
 struct Case {
   int64_t n, ic, oc, h, w, kh, kw;
@@ -46,9 +40,9 @@ TEST(KernelsDeconvPatch, MatchesReferenceOnEveryTierAndLayout) {
         for (int threads : {1, 2}) {
           std::string what = c.str() + " " + isa_name(isa) + (cl ? " channels-last" : " plain") + " threads " +
                              std::to_string(threads);
-          std::vector<Arg> args = {Arg(random({c.n, c.ic, c.h, c.w}, rng)),
-                                   Arg::constant(random({c.ic, c.oc, c.kh, c.kw}, rng))};
-          if (c.bias) args.push_back(Arg::constant(random({c.oc}, rng)));
+          std::vector<Arg> args = {Arg(random_floats({c.n, c.ic, c.h, c.w}, rng)),
+                                   Arg::constant(random_floats({c.ic, c.oc, c.kh, c.kw}, rng))};
+          if (c.bias) args.push_back(Arg::constant(random_floats({c.oc}, rng)));
           std::vector<Attribute> attrs = {Attribute::of_ints("strides", {c.kh, c.kw})};
           test::KernelRun r = test::run_kernel_and_reference(
               "ConvTranspose", 13, args, attrs, {.isa = isa, .threads = threads, .channels_last = cl});
@@ -78,14 +72,16 @@ TEST(KernelsDeconvPatch, FusedActivationsMatchReference) {
     for (bool cl : {false, true})
       for (int threads : {1, 2}) {
         std::string what = c.suffix + (cl ? " channels-last" : " plain") + " threads " + std::to_string(threads);
-        std::vector<Arg> args = {Arg(random({2, 16, 30, 40}, rng)), Arg::constant(random({16, 6, 2, 2}, rng)),
-                                 Arg::constant(random({6}, rng))};
+        std::vector<Arg> args = {Arg(random_floats({2, 16, 30, 40}, rng)),
+                                 Arg::constant(random_floats({16, 6, 2, 2}, rng)),
+                                 Arg::constant(random_floats({6}, rng))};
         std::vector<Attribute> attrs = {Attribute::of_ints("strides", {2, 2}), Attribute::of_strings("post_ops", c.ops),
                                         Attribute::of_floats("post_op_params", c.params)};
         test::KernelRun r = test::run_kernel_and_reference(
             "FusedConvTranspose", 1, args, attrs,
             {.isa = best_isa(), .threads = threads, .channels_last = cl, .domain = "hone"});
-        EXPECT_EQ(r.kernel, std::string("convtranspose-patch-f32-") + isa_name(best_isa() == Isa::Avx512Vnni ? Isa::Avx512 : best_isa()) + c.suffix) << what;
+        const Isa tier = best_isa() == Isa::Avx512Vnni ? Isa::Avx512 : best_isa();
+        EXPECT_EQ(r.kernel, std::string("convtranspose-patch-f32-") + isa_name(tier) + c.suffix) << what;
         ASSERT_EQ(r.fast.at(0).shape(), r.reference.at(0).shape()) << what;
         int64_t changed = 0;
         for (int64_t i = 0; i < r.reference[0].numel(); ++i) {
@@ -99,7 +95,7 @@ TEST(KernelsDeconvPatch, FusedActivationsMatchReference) {
 
 TEST(KernelsDeconvPatch, LeavesOtherFusedChainsToTheReference) {
   std::mt19937 rng(34);
-  std::vector<Arg> args = {Arg(random({1, 4, 6, 6}, rng)), Arg::constant(random({4, 3, 2, 2}, rng))};
+  std::vector<Arg> args = {Arg(random_floats({1, 4, 6, 6}, rng)), Arg::constant(random_floats({4, 3, 2, 2}, rng))};
   std::vector<Attribute> attrs = {Attribute::of_ints("strides", {2, 2}), Attribute::of_strings("post_ops", {"Sigmoid"}),
                                   Attribute::of_floats("post_op_params", {})};
   test::KernelRun r = test::run_kernel_and_reference("FusedConvTranspose", 1, args, attrs,
@@ -110,7 +106,8 @@ TEST(KernelsDeconvPatch, LeavesOtherFusedChainsToTheReference) {
 TEST(KernelsDeconvPatch, LeavesOtherTransposedConvolutionsToOtherKernels) {
   std::mt19937 rng(32);
   auto chosen = [&](int64_t k, std::vector<Attribute> attrs, int64_t group = 1) {
-    std::vector<Arg> args = {Arg(random({1, 4, 6, 6}, rng)), Arg::constant(random({4, 4 / group, k, k}, rng))};
+    std::vector<Arg> args = {Arg(random_floats({1, 4, 6, 6}, rng)),
+                             Arg::constant(random_floats({4, 4 / group, k, k}, rng))};
     if (group > 1) attrs.push_back(Attribute::of_int("group", group));
     return test::run_kernel_and_reference("ConvTranspose", 13, args, std::move(attrs), {.isa = best_isa()}).kernel;
   };
@@ -123,7 +120,7 @@ TEST(KernelsDeconvPatch, LeavesOtherTransposedConvolutionsToOtherKernels) {
                    .starts_with("convtranspose-patch"));
   EXPECT_FALSE(chosen(2, {Attribute::of_ints("strides", {2, 2})}, 2).starts_with("convtranspose-patch"));
   // Weights known only at run time.
-  std::vector<Arg> args = {Arg(random({1, 4, 6, 6}, rng)), Arg(random({4, 4, 2, 2}, rng))};
+  std::vector<Arg> args = {Arg(random_floats({1, 4, 6, 6}, rng)), Arg(random_floats({4, 4, 2, 2}, rng))};
   EXPECT_FALSE(test::run_kernel_and_reference("ConvTranspose", 13, args, {Attribute::of_ints("strides", {2, 2})},
                                               {.isa = best_isa()})
                    .kernel.starts_with("convtranspose-patch"));

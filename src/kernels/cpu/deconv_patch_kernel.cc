@@ -1,8 +1,8 @@
 // ConvTranspose whose kernel equals its stride (2D, no padding, no dilation, one group, no output_padding): each input
 // pixel owns a kh x kw patch of the output, so the op is one matrix product per input row (deconv_patch_microkernels.h)
-// and a copy of each pixel's result into its patch. oneDNN 2.6's deconvolution takes these through slow paths (PaddleOCR
-// det's 24 -> 1 channel 2x2 upsampling to 640x640 at 4.4 GFLOP/s). Either layout, 1 and more threads (split by rows);
-// hone.FusedConvTranspose's Relu or Clip (passes/fuse_conv.cc) clamps the results in registers.
+// and a copy of each pixel's result into its patch. oneDNN 2.6's deconvolution takes these through slow paths
+// (PaddleOCR det's 24 -> 1 channel 2x2 upsampling to 640x640 at 4.4 GFLOP/s). Either layout, 1 and more threads
+// (split by rows); hone.FusedConvTranspose's Relu or Clip (passes/fuse_conv.cc) clamps the results in registers.
 #include <omp.h>
 
 #include <cstring>
@@ -81,7 +81,8 @@ class PatchDeconvKernel final : public Kernel {
     bias_.assign(static_cast<size_t>(cols_), 0.f);
     if (q.input_types.size() > 2 && q.input_types[2])
       for (int64_t t = 0; t < taps; ++t)
-        for (int64_t o = 0; o < oc; ++o) bias_[static_cast<size_t>(t * oc + o)] = q.input_constants[2]->data<float>()[o];
+        for (int64_t o = 0; o < oc; ++o)
+          bias_[static_cast<size_t>(t * oc + o)] = q.input_constants[2]->data<float>()[o];
     double flops = 2.0 * static_cast<double>(shape_numel(d_.x) * oc * taps);
     threads_ = flops >= 4e6 ? std::max(q.threads, 1) : 1;
     rows_ = std::vector<float>(static_cast<size_t>(threads_ * d_.x[3] * cols_));
