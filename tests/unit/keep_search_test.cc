@@ -210,6 +210,62 @@ TEST(KeepSearch, TrimLowersAgainWhatALaterKeptLayerMadeUnneeded) {
   EXPECT_EQ(r.evaluations, m.runs);
 }
 
+TEST(KeepSearch, TrimLowersAnotherWayWhatCannotBeLoweredAsItIs) {
+  // Costs alike: the greedy keeps "b" and "d" (0.025 <= 0.03). Lowering "b" as it is misses (0.525); lowered the
+  // other way (say, its input smoothed) it adds 0.004 only, which is taken, and later evaluations build on it. "d"
+  // has no other way (NaN) and stays float.
+  AdditiveErrors m;
+  KeepSearchProblem p = m.problem();
+  auto additive = p.evaluate;
+  bool b_other = false;
+  p.evaluate = [&](const std::set<std::string>& keep, const std::string& l) {
+    double v = additive(keep, l);
+    return b_other && !keep.count("b") ? v - 0.5 + 0.004 : v;
+  };
+  p.cost = [](const std::string&) { return 1.0; };
+  p.by_efficiency = true;
+  p.target = 0.03;
+  p.trim = true;
+  SearchResult plain = search_keep_set(p);
+  EXPECT_EQ(plain.keep_float, (std::set<std::string>{"b", "d"}));
+
+  int other_runs = 0, taken = 0;
+  std::vector<std::string> asked;
+  p.lower_otherwise = [&](const std::set<std::string>& keep, const std::string& node) {
+    asked.push_back(node);
+    KeepSearchProblem::Otherwise o;
+    if (node != "b") return o;
+    EXPECT_FALSE(keep.count("b"));
+    EXPECT_TRUE(keep.count("d"));
+    o.metric = m.error.at("a") + m.error.at("c") + m.error.at("e") + 0.004;
+    o.how = "smoothed";
+    o.evaluations = 2;
+    other_runs += 2;
+    return o;
+  };
+  p.take_otherwise = [&](const std::string& node) {
+    EXPECT_EQ(node, "b");
+    b_other = true;
+    ++taken;
+  };
+  m.runs = 0;
+  SearchResult r = search_keep_set(p);
+  EXPECT_TRUE(r.met);
+  EXPECT_EQ(taken, 1);
+  EXPECT_EQ(r.keep_float, (std::set<std::string>{"d"}));
+  // "b" first (graph order among equal costs), then "d": "d" misses and is not asked again in the next pass, since
+  // the metric did not improve since it missed.
+  EXPECT_EQ(asked, (std::vector<std::string>{"b", "d"}));
+  ASSERT_EQ(r.steps.size(), 3u);
+  EXPECT_EQ(r.steps[2].node, "b");
+  EXPECT_TRUE(r.steps[2].trimmed);
+  EXPECT_EQ(r.steps[2].how, "smoothed");
+  EXPECT_NEAR(r.steps[2].before, 0.025, 1e-12);
+  EXPECT_NEAR(r.steps[2].after, 0.029, 1e-12);
+  EXPECT_NEAR(r.final_metric, 0.029, 1e-12);
+  EXPECT_EQ(r.evaluations, m.runs + other_runs);
+}
+
 TEST(KeepSearch, MetAtOnceRunsOnce) {
   AdditiveErrors m;
   KeepSearchProblem p = m.problem();

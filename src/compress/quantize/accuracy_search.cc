@@ -11,10 +11,12 @@
 #include "bench/evaluate.h"
 #include "bench/fidelity.h"
 #include "bench/progress.h"
+#include "compress/quantize/equalize_depthwise.h"
 #include "compress/quantize/qdq.h"
 #include "data/dataset.h"
 #include "hone/hone.h"
 #include "ops/infer_graph.h"
+#include "passes/pass.h"
 
 namespace hone::quant {
 
@@ -114,6 +116,139 @@ std::map<std::string, double> layer_flops(const Model& m, const data::Dataset* d
   }
   return out;
 }
+
+// The Smoothing move (see the header): tries a kept convolution int8 with its input smoothed, on the model as the
+// moves taken so far left it.
+class InputSmoother {
+ public:
+  InputSmoother(const Model& fp32, const QuantizeConfig& config, const std::map<std::string, Range>& ranges,
+                const ChannelMeans* means, Smoothing& smoothing)
+      : fp32_(fp32), config_(config), ranges_(&ranges), means_(means), smoothing_(smoothing) {
+    HONE_CHECK(smoothing.calibration, "smoothing needs calibration data");
+  }
+
+  // The model, ranges and channel means every evaluation starts from.
+  const Model& model() const { return smoothing_.model ? *smoothing_.model : fp32_; }
+  const std::map<std::string, Range>& ranges() const { return *ranges_; }
+  const ChannelMeans* means() const { return means_; }
+
+  // `node` lowered with its input smoothed, each alpha in turn until `meets`; the best trial is kept for take().
+  KeepSearchProblem::Otherwise lower(const std::set<std::string>& keep, const std::string& node,
+                                     const std::function<double(const Model&, const std::string&)>& metric,
+                                     const std::function<bool(double)>& meets, const ObserveOptions& run) {
+    KeepSearchProblem::Otherwise out;
+    trial_.reset();
+    std::optional<DepthwiseInput> input = eligible(node);
+    if (!input) return out;
+    const ChannelStats& stats = stats_of(*input, keep, run);
+    for (double alpha : smoothing_.alphas) {
+      std::vector<float> s = smoothing_scales(stats, *model().graph.find_initializer(weight_name(node)), alpha);
+      auto trial = std::make_unique<Trial>();
+      trial->model = model();
+      std::vector<EqualizedInput> done = apply_channel_scales(trial->model, {*input}, {s});
+      if (done.empty()) break;  // every channel alike: nothing to smooth
+      const std::string& scaled = done[0].scaled;
+      ObserveOptions o = run;
+      o.histograms = smoothing_.method.method != CalibrationMethod::MinMax;
+      o.label = fmt::format("smoothing {}: calibrating", node);
+      o.channel_axes.clear();
+      trial->ranges = *ranges_;
+      trial->ranges[scaled] =
+          observe_tensors(trial->model, {scaled}, *smoothing_.calibration, o).at(scaled).range(smoothing_.method);
+      if (means_) {
+        trial->means = *means_;
+        if (auto mu = means_->find(input->tensor); mu != means_->end() && mu->second.size() == s.size()) {
+          std::vector<double>& m = trial->means[scaled] = mu->second;
+          for (size_t k = 0; k < m.size(); ++k) m[k] /= s[k];
+        }
+      }
+      QuantPlan plan = plan_quantization(trial->model, config_, keep, &trial->ranges);
+      const double v = metric(write_quantized(trial->model, plan, config_, means_ ? &trial->means : nullptr).model,
+                              fmt::format("smoothing {} (alpha {:g})", node, alpha));
+      ++out.evaluations;
+      if (std::isnan(out.metric) || v > out.metric) {
+        out.metric = v;
+        out.how = fmt::format("input smoothed, alpha {:g}", alpha);
+        trial_ = std::move(trial);
+      }
+      if (meets(v)) break;
+    }
+    return out;
+  }
+
+  void take() {
+    HONE_CHECK(trial_, "no smoothed trial to take");
+    smoothing_.model = std::move(trial_->model);
+    smoothing_.ranges = std::move(trial_->ranges);
+    smoothing_.means = std::move(trial_->means);
+    ranges_ = &smoothing_.ranges;
+    if (means_) means_ = &smoothing_.means;
+    trial_.reset();
+  }
+
+ private:
+  struct Trial {
+    Model model;
+    std::map<std::string, Range> ranges;
+    ChannelMeans means;
+  };
+
+  const std::string& weight_name(const std::string& node) const {
+    for (const Node& n : model().graph.nodes)
+      if (n.name == node) return n.inputs[1];
+    fail("no node '{}'", node);
+  }
+
+  // A group-1 Conv with a constant float32 weight whose input is computed in the graph (the Mul goes after its
+  // producer).
+  std::optional<DepthwiseInput> eligible(const std::string& node) const {
+    const Graph& g = model().graph;
+    std::set<std::string> overridable(g.overridable_initializers.begin(), g.overridable_initializers.end());
+    for (const Node& n : g.nodes) {
+      if (n.name != node) continue;
+      if (n.op_type != "Conv" || !n.domain.empty() || n.inputs.size() < 2 || n.attr_int("group", 1) != 1)
+        return std::nullopt;
+      const Tensor* w = overridable.count(n.inputs[1]) ? nullptr : g.find_initializer(n.inputs[1]);
+      if (!w || w->dtype() != DType::Float32 || w->rank() < 3) return std::nullopt;
+      if (GraphUses(g).producer(n.inputs[0]) < 0) return std::nullopt;
+      return DepthwiseInput{n.name, n.inputs[0], w->dim(1)};
+    }
+    return std::nullopt;
+  }
+
+  // Channel extremes of the input, observed on the fp32 model (the values do not change with smoothing elsewhere);
+  // the first call observes every eligible kept layer's input in one pass.
+  const ChannelStats& stats_of(const DepthwiseInput& input, const std::set<std::string>& keep,
+                               const ObserveOptions& run) {
+    if (!stats_.count(input.tensor)) {
+      ObserveOptions o = run;
+      o.histograms = false;
+      o.label = "smoothing: channel ranges";
+      o.channel_axes = {{input.tensor, 1}};
+      for (const std::string& node : keep)
+        if (auto e = eligible(node); e && !stats_.count(e->tensor) && fp32_has(e->tensor)) o.channel_axes[e->tensor] = 1;
+      for (const auto& [t, obs] : observe_tensors(fp32_, {}, *smoothing_.calibration, o))
+        if (obs.tracks_channel_means())
+          stats_[t] = {obs.channel_mean_min(), obs.channel_mean_max(), obs.channel_mean_squares()};
+    }
+    return stats_.at(input.tensor);
+  }
+
+  bool fp32_has(const std::string& tensor) const {
+    for (const Node& n : fp32_.graph.nodes)
+      for (const std::string& o : n.outputs)
+        if (o == tensor) return true;
+    return false;
+  }
+
+  const Model& fp32_;
+  const QuantizeConfig& config_;
+  const std::map<std::string, Range>* ranges_;
+  const ChannelMeans* means_;
+  Smoothing& smoothing_;
+  std::map<std::string, ChannelStats> stats_;
+  std::unique_ptr<Trial> trial_;
+};
 
 }  // namespace
 
@@ -239,16 +374,37 @@ SearchResult search_keep_set(const KeepSearchProblem& problem) {
     std::vector<std::string> kept(pass.keep.begin(), pass.keep.end());
     std::stable_sort(kept.begin(), kept.end(),
                      [&](const std::string& a, const std::string& b) { return cost[a] > cost[b]; });
-    for (const std::string& node : kept) {
-      if (cost[node] <= cost_floor) continue;
-      std::set<std::string> fewer = pass.keep;
-      fewer.erase(node);
-      double v = problem.evaluate(fewer, fmt::format("without {}", node));
-      ++r.evaluations;
-      if (!meets(v)) continue;
-      pass.steps.push_back({node, op_of(node), pass.current, v, false, true});
-      pass.keep = std::move(fewer);
-      pass.current = v;
+    // Passes until one lowers nothing: a layer that missed may fit once a later one raised the metric (the metric is
+    // not additive; lowering one way or another can also raise it).
+    std::map<std::string, double> missed_at;  // the metric when a layer last could not be lowered
+    for (bool lowered = true; lowered;) {
+      lowered = false;
+      for (const std::string& node : kept) {
+        if (cost[node] <= cost_floor || !pass.keep.count(node)) continue;
+        if (auto m = missed_at.find(node); m != missed_at.end() && gain(pass.current, m->second) <= 0) continue;
+        std::set<std::string> fewer = pass.keep;
+        fewer.erase(node);
+        double v = problem.evaluate(fewer, fmt::format("without {}", node));
+        ++r.evaluations;
+        std::string how;
+        if (!meets(v) && problem.lower_otherwise) {
+          KeepSearchProblem::Otherwise other = problem.lower_otherwise(fewer, node);
+          r.evaluations += other.evaluations;
+          if (meets(other.metric)) {
+            problem.take_otherwise(node);
+            v = other.metric;
+            how = other.how;
+          }
+        }
+        if (!meets(v)) {
+          missed_at[node] = pass.current;
+          continue;
+        }
+        pass.steps.push_back({node, op_of(node), pass.current, v, false, true, how});
+        pass.keep = std::move(fewer);
+        pass.current = v;
+        lowered = true;
+      }
     }
   }
   r.keep_float = std::move(pass.keep);
@@ -260,7 +416,7 @@ SearchResult search_keep_set(const KeepSearchProblem& problem) {
 
 SearchResult search_keep_float(const Model& fp32, const QuantizeConfig& config,
                                const std::map<std::string, Range>* ranges, const AccuracyGoal& goal,
-                               const ObserveOptions& run, const ChannelMeans* means) {
+                               const ObserveOptions& run, const ChannelMeans* means, Smoothing* smoothing) {
   ObserveOptions quiet = run;
   std::function<double(const Model&)> metric;
   std::unique_ptr<SqnrMetric> sqnr;
@@ -281,9 +437,15 @@ SearchResult search_keep_float(const Model& fp32, const QuantizeConfig& config,
     fp32_metric = std::numeric_limits<double>::infinity();
     target = goal.value;
   }
+  // Lowering kept layers with their inputs smoothed changes the model every later evaluation starts from.
+  std::optional<InputSmoother> smoother;
+  if (smoothing && config.mode == QuantMode::Static && config.per_channel && ranges)
+    smoother.emplace(fp32, config, *ranges, means, *smoothing);
   auto build = [&](const std::set<std::string>& keep) {
-    QuantPlan plan = plan_quantization(fp32, config, keep, config.mode == QuantMode::Static ? ranges : nullptr);
-    return write_quantized(fp32, plan, config, means).model;
+    const Model& base = smoother ? smoother->model() : fp32;
+    const std::map<std::string, Range>* base_ranges = smoother ? &smoother->ranges() : ranges;
+    QuantPlan plan = plan_quantization(base, config, keep, config.mode == QuantMode::Static ? base_ranges : nullptr);
+    return write_quantized(base, plan, config, smoother ? smoother->means() : means).model;
   };
   KeepSearchProblem problem;
   problem.candidates = plan_quantization(fp32, config, {}, config.mode == QuantMode::Static ? ranges : nullptr).compute;
@@ -307,6 +469,18 @@ SearchResult search_keep_float(const Model& fp32, const QuantizeConfig& config,
     quiet.label = label.starts_with("keeping") ? label + " float" : label;
     return metric(build(keep));
   };
+  if (smoother) {
+    problem.lower_otherwise = [&](const std::set<std::string>& keep, const std::string& node) {
+      return smoother->lower(
+          keep, node,
+          [&](const Model& m, const std::string& label) {
+            quiet.label = label;
+            return metric(m);
+          },
+          [&](double v) { return v >= target - 1e-12; }, quiet);
+    };
+    problem.take_otherwise = [&](const std::string&) { smoother->take(); };
+  }
   SearchResult r = search_keep_set(problem);
   r.metric = name;
   r.fp32 = fp32_metric;

@@ -9,7 +9,9 @@
 // every step is measured, and the report names each layer kept and the metric before and after it.
 #pragma once
 #include <functional>
+#include <limits>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -46,6 +48,7 @@ struct SearchStep {
   double before = 0, after = 0;  // the metric before and after keeping this layer float too
   bool kept = true;              // false: it made the metric worse (drop_worsening), so it stayed lowered
   bool trimmed = false;          // (kept false) lowered again once the target held: the target holds without it
+  std::string how;               // (trimmed) lowered another way (KeepSearchProblem::lower_otherwise), e.g. smoothed
 };
 
 struct SearchResult {
@@ -92,17 +95,48 @@ struct KeepSearchProblem {
   int patience = 0;
   // With `cost`, once the target holds: each kept candidate, the costliest first, is lowered again where the target
   // still holds without it (one kept early may be unneeded once later ones are kept; the metric is not additive).
-  // Candidates cheaper than the efficiency floor are not tried: lowering them again saves nothing that matters.
+  // Candidates cheaper than the efficiency floor are not tried: lowering them again saves nothing that matters. The
+  // trim repeats while a pass lowered something; a candidate that missed is tried again once the metric rose.
   bool trim = false;
+  // In the trim step (may be empty): a kept candidate whose lowering misses the target is tried lowered another way.
+  // `lower_otherwise(keep, node)` measures the model with `node` lowered that way (and the candidates in `keep`
+  // kept); when the target holds, `take_otherwise(node)` commits it and every later evaluation builds on it.
+  struct Otherwise {
+    double metric = std::numeric_limits<double>::quiet_NaN();  // NaN: no other way for this node
+    std::string how;  // for the report
+    int evaluations = 0;
+  };
+  std::function<Otherwise(const std::set<std::string>& keep, const std::string& node)> lower_otherwise;
+  std::function<void(const std::string& node)> take_otherwise;
 };
 SearchResult search_keep_set(const KeepSearchProblem& problem);
 
+// Another way to lower a layer the search kept float, in static per-channel mode (`hone quantize --equalize` with a
+// target): in the trim step, a kept group-1 convolution that cannot be lowered as it is, is tried int8 with its input
+// smoothed (equalize_depthwise.h: a Mul by 1/s before it and its weights times s, s from smoothing_scales for each
+// alpha in turn, the new tensor calibrated like the others). On PaddleOCR rec the pointwise convolutions after
+// depthwise ones have outlier input channels that one per-tensor scale cannot serve; smoothing every such input
+// lowers det's SQNR though, hence a per-layer move, measured before it is taken. The fp32 model changes (it computes
+// the same function): when a layer was lowered this way, the rewritten model, its ranges and channel means come back
+// here, for the caller to quantize.
+struct Smoothing {
+  const data::Dataset* calibration = nullptr;  // the data the smoothed inputs are calibrated on
+  CalibrationOptions method;
+  // SmoothQuant's alpha, tried in turn until the target holds: on PaddleOCR rec 0.75 did best on each of its four
+  // pointwise candidates (0.3: below plain int8; 0.5 - 0.9: within 0.6 dB of 0.75).
+  std::vector<double> alphas = {0.75, 0.5, 0.9};
+  std::optional<Model> model;  // out: set when a layer was lowered with its input smoothed
+  std::map<std::string, Range> ranges;
+  ChannelMeans means;
+};
+
 // Searches which layers to keep float. `ranges`: calibrated ranges (static mode; null otherwise). Does not throw
 // when the target cannot be met with at least one layer quantized: `met` says so (keep_float then holds every layer
-// but the least sensitive, and final_metric what that reached).
+// but the least sensitive, and final_metric what that reached). `smoothing` (may be null): see Smoothing.
 SearchResult search_keep_float(const Model& fp32, const QuantizeConfig& config,
                                const std::map<std::string, Range>* ranges, const AccuracyGoal& goal,
-                               const ObserveOptions& run, const ChannelMeans* means = nullptr);
+                               const ObserveOptions& run, const ChannelMeans* means = nullptr,
+                               Smoothing* smoothing = nullptr);
 
 // Top-1 accuracy (a fraction) of `m`'s first output over `data` with `labels` (one per sample, at least data.size()).
 double top1_accuracy(const Model& m, const data::Dataset& data, const std::vector<int64_t>& labels,

@@ -84,9 +84,43 @@ std::vector<float> equalization_scales(const ChannelStats& st) {
   return s;
 }
 
+std::vector<float> smoothing_scales(const ChannelStats& st, const Tensor& w, double alpha) {
+  const size_t n = st.max.size();
+  HONE_CHECK(st.min.size() == n && w.dtype() == DType::Float32 && w.rank() >= 2 &&
+                 w.dim(1) == static_cast<int64_t>(n),
+             "smoothing a convolution of {} input channels with weights {}", n, shape_str(w.shape()));
+  const int64_t rows = w.dim(0), per_row = w.numel() / rows, per_channel = per_row / static_cast<int64_t>(n);
+  std::vector<double> s(n);
+  double top = 0;
+  for (size_t c = 0; c < n; ++c) {
+    double wmax = 0;
+    for (int64_t o = 0; o < rows; ++o)
+      for (int64_t k = 0; k < per_channel; ++k)
+        wmax = std::max(wmax, std::fabs(static_cast<double>(
+                                  w.data<float>()[o * per_row + static_cast<int64_t>(c) * per_channel + k])));
+    const double amax = std::max(-st.min[c], st.max[c]);
+    s[c] = amax > 0 && wmax > 0 ? std::pow(amax, alpha) / std::pow(wmax, 1 - alpha) : 0;
+    if (!std::isfinite(s[c])) s[c] = 0;
+    top = std::max(top, s[c]);
+  }
+  std::vector<float> out(n, 1.f);
+  if (!(top > 0)) return out;
+  for (size_t c = 0; c < n; ++c) out[c] = static_cast<float>(std::max(s[c] / top, kMinScale));
+  return out;
+}
+
 std::vector<EqualizedInput> apply_equalization(Model& m, const std::vector<DepthwiseInput>& inputs,
                                                const std::vector<ChannelStats>& stats) {
   HONE_CHECK(inputs.size() == stats.size(), "{} depthwise inputs but {} statistics", inputs.size(), stats.size());
+  std::vector<std::vector<float>> scales;
+  for (const ChannelStats& st : stats) scales.push_back(equalization_scales(st));
+  return apply_channel_scales(m, inputs, scales);
+}
+
+std::vector<EqualizedInput> apply_channel_scales(Model& m, const std::vector<DepthwiseInput>& inputs,
+                                                 const std::vector<std::vector<float>>& scales) {
+  HONE_CHECK(inputs.size() == scales.size(), "{} convolution inputs but {} sets of scales", inputs.size(),
+             scales.size());
   Graph& g = m.graph;
   NameAllocator names(g);
   std::map<std::string, int> weight_readers;
@@ -96,17 +130,24 @@ std::vector<EqualizedInput> apply_equalization(Model& m, const std::vector<Depth
   std::vector<EqualizedInput> done;
   for (size_t i = 0; i < inputs.size(); ++i) {
     const DepthwiseInput& d = inputs[i];
-    std::vector<float> s = equalization_scales(stats[i]);
+    const std::vector<float>& s = scales[i];
     if (static_cast<int64_t>(s.size()) != d.channels) continue;
     if (std::all_of(s.begin(), s.end(), [](float v) { return v == 1.f; })) continue;
     auto node = std::find_if(g.nodes.begin(), g.nodes.end(), [&d](const Node& n) { return n.name == d.node; });
     HONE_CHECK(node != g.nodes.end(), "no node '{}' to equalize", d.node);
-    // Weights times s (a copy when another node reads them too).
+    // Weights times s along their input-channel axis (a copy when another node reads them too): [C, 1, k...] of a
+    // depthwise convolution, [O, C, k...] of a group-1 one.
     std::string w_name = node->inputs[1];
     Tensor w = g.initializers.at(w_name).clone();
-    const int64_t per_channel = w.numel() / d.channels;
-    for (int64_t c = 0; c < d.channels; ++c)
-      for (int64_t k = 0; k < per_channel; ++k) w.data<float>()[c * per_channel + k] *= s[static_cast<size_t>(c)];
+    const bool depthwise = node->attr_int("group", 1) != 1;
+    HONE_CHECK(w.dim(depthwise ? 0 : 1) == d.channels, "weights {} of '{}' do not have {} input channels",
+               shape_str(w.shape()), d.node, d.channels);
+    const int64_t per_channel = w.numel() / w.dim(0) / (depthwise ? 1 : d.channels);
+    float* wd = w.data<float>();
+    for (int64_t i0 = 0; i0 < w.numel(); i0 += per_channel) {
+      const int64_t c = depthwise ? i0 / per_channel : (i0 / per_channel) % d.channels;
+      for (int64_t k = 0; k < per_channel; ++k) wd[i0 + k] *= s[static_cast<size_t>(c)];
+    }
     if (weight_readers[w_name] > 1) w_name = names.fresh(w_name + "_equalized");
     g.initializers[w_name] = std::move(w);
     node->inputs[1] = w_name;
@@ -121,7 +162,7 @@ std::vector<EqualizedInput> apply_equalization(Model& m, const std::vector<Depth
     muls_after[d.tensor].push_back(
         make_quant_node(names.fresh(d.tensor + "_Equalize"), "Mul", {d.tensor, inv_name}, {scaled}));
     node->inputs[0] = scaled;
-    done.push_back({d.node, d.tensor, *std::min_element(s.begin(), s.end())});
+    done.push_back({d.node, d.tensor, scaled, *std::min_element(s.begin(), s.end())});
   }
   if (done.empty()) return done;
   std::vector<Node> nodes;

@@ -46,13 +46,25 @@ struct ChannelStats {
 // s for one tensor (see above); the result has one value per channel, each in [1/64, 1].
 std::vector<float> equalization_scales(const ChannelStats& stats);
 
+// Smoothing the input of a group-1 convolution (weights [O, C, k...]; SmoothQuant's move, used by the accuracy search
+// on layers it would otherwise keep float): the rounding difficulty of input channel c is split between the
+// activation and the weights: s_c = amax_c^alpha / wmax_c^(1 - alpha), amax_c the channel's typical largest |x|,
+// wmax_c the largest |w| of weight column c; normalised to the largest and kept >= 1/64 like equalization. alpha 1
+// flattens the activation completely (all the difficulty to the weights), 0 the weights.
+std::vector<float> smoothing_scales(const ChannelStats& stats, const Tensor& weight, double alpha);
+
 struct EqualizedInput {
   std::string node, tensor;
+  std::string scaled;        // the Mul's output, which the convolution now reads
   float smallest_scale = 1;  // min s_c
 };
 
-// Rewrites `m`: for each depthwise input, a Mul by 1/s before the convolution and its weights times s (a weight
-// shared with another node is copied first). Returns what it changed.
+// Rewrites `m`: for each convolution input, a Mul by 1/s before the convolution and its weights times s on their
+// input-channel axis (dim 0 of a depthwise convolution's, dim 1 of a group-1 one's; a weight shared with another node
+// is copied first). Inputs whose scales are all 1 are left alone. Returns what it changed.
+std::vector<EqualizedInput> apply_channel_scales(Model& m, const std::vector<DepthwiseInput>& inputs,
+                                                 const std::vector<std::vector<float>>& scales);
+// The same with each depthwise input's equalization_scales.
 std::vector<EqualizedInput> apply_equalization(Model& m, const std::vector<DepthwiseInput>& inputs,
                                                const std::vector<ChannelStats>& stats);
 

@@ -320,7 +320,17 @@ int quantize_int8(const QuantizeCliOptions& o) {
       goal = {.kind = quant::AccuracyGoal::Kind::MinSqnr, .value = o.min_sqnr, .eval = nullptr, .labels = nullptr,
               .calibration = eval ? eval.get() : calib.get()};
     }
-    search = quant::search_keep_float(m, config, is_static ? &ranges : nullptr, goal, run, means_used);
+    // With --equalize, kept layers may be lowered again with their inputs smoothed (the model is then rewritten).
+    quant::Smoothing smoothing;
+    smoothing.calibration = calib.get();
+    smoothing.method = method;
+    search = quant::search_keep_float(m, config, is_static ? &ranges : nullptr, goal, run, means_used,
+                                      o.equalize ? &smoothing : nullptr);
+    if (smoothing.model) {
+      m = std::move(*smoothing.model);
+      ranges = std::move(smoothing.ranges);
+      if (means_used) means = std::move(smoothing.means);
+    }
   }
   std::set<std::string> keep_float = search ? search->keep_float : std::set<std::string>{};
   if (search && !search->met) {
@@ -397,10 +407,12 @@ int quantize_int8(const QuantizeCliOptions& o) {
       for (const auto& s : search->sensitivity)
         sens.push_back({{"node", s.node}, {"op", s.op}, {"metric", number_or_null(s.metric)},
                         {"gain", number_or_null(s.gain)}, {"flops_share", s.cost_share}});
-      for (const auto& s : search->steps)
-        (s.kept ? steps : s.trimmed ? trimmed : tried)
-            .push_back({{"node", s.node}, {"op", s.op}, {"before", number_or_null(s.before)},
-                        {"after", number_or_null(s.after)}});
+      for (const auto& s : search->steps) {
+        json step = {{"node", s.node}, {"op", s.op}, {"before", number_or_null(s.before)},
+                     {"after", number_or_null(s.after)}};
+        if (!s.how.empty()) step["how"] = s.how;
+        (s.kept ? steps : s.trimmed ? trimmed : tried).push_back(step);
+      }
       j["accuracy_target"] = {{"metric", search->metric},
                               {"target", number_or_null(search->target)},
                               {"fp32", number_or_null(search->fp32)},
@@ -485,7 +497,9 @@ int quantize_int8(const QuantizeCliOptions& o) {
         }
         fmt::print("    {} ({}): {} -> {}{}{}\n", s.node, s.op, metric_text(*search, s.before),
                    metric_text(*search, s.after), work_share(share_of(s.node)),
-                   s.kept || s.trimmed ? "" : ": worse, left int8");
+                   !s.how.empty()           ? " (" + s.how + ")"
+                   : s.kept || s.trimmed ? ""
+                                         : ": worse, left int8");
       }
       fmt::print("  met with {} layer{} float{}: {} ({} models evaluated)\n", search->keep_float.size(),
                  search->keep_float.size() == 1 ? "" : "s",
@@ -578,7 +592,9 @@ Command add_quantize_command(CLI::App& root) {
       ->type_name("N");
   app->add_flag("--equalize", o->equalize,
                 "Static, per-channel: equalize the input channels of depthwise convolutions (a per-channel Mul before "
-                "the quantized input, absorbed by the weights; one more pass over the calibration data)");
+                "the quantized input, absorbed by the weights; one more pass over the calibration data); with --min-sqnr or "
+                "--max-accuracy-drop, a convolution the search kept float that cannot be lowered as it is, is tried int8 with "
+                "its input smoothed (SmoothQuant's per-channel split between activation and weights)");
   app->add_flag("--no-bias-correction", o->no_bias_correction,
                 "Keep the biases as they are (by default, with calibration data, Conv/Gemm biases absorb the mean "
                 "shift their weights' rounding causes)");
