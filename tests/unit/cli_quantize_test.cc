@@ -166,6 +166,24 @@ TEST_F(CliQuantize, AccuracyTargets) {
   CliResult few = quantize_cnn({"--min-sqnr", fmt::format("{:.2f}", full + 1), "--sqnr-limit", "16", "--force"}, 64);
   ASSERT_EQ(few.status, 0) << few.err;
   EXPECT_TRUE(contains(few.out, "on the first 16 calibration samples, --sqnr-limit")) << few.out;
+  // --eval-data with --min-sqnr: measured on data calibration did not see (the committed images past the 64
+  // calibrated on, written to a file of their own); --sqnr-limit, which cuts the calibration data, is refused then.
+  std::unique_ptr<data::Dataset> all = data::open_dataset(images_, {});
+  std::string unseen = (dir_ / "unseen.npy").string();
+  write_npy_file(all->batch(64, 200), unseen);
+  CliResult held = quantize_cnn({"--min-sqnr", fmt::format("{:.2f}", full + 1), "--eval-data", unseen, "--json",
+                                 "--force"}, 64);
+  ASSERT_EQ(held.status, 0) << held.err;
+  json hj = json::parse(held.out);
+  EXPECT_GE(hj["accuracy_target"]["final"].get<double>(), full + 1);
+  CliResult text = quantize_cnn({"--min-sqnr", fmt::format("{:.2f}", full + 1), "--eval-data", unseen,
+                                 "--eval-limit", "50", "--force"}, 64);
+  ASSERT_EQ(text.status, 0) << text.err;
+  EXPECT_TRUE(contains(text.out, "data calibration did not see")) << text.out;
+  EXPECT_TRUE(contains(text.out, "50")) << text.out;
+  CliResult both = quantize_cnn({"--min-sqnr", "20", "--eval-data", unseen, "--sqnr-limit", "16", "--force"}, 64);
+  EXPECT_EQ(both.status, 2) << both.err;
+  EXPECT_TRUE(contains(both.err, "with --eval-data use --eval-limit")) << both.err;
   CliResult lone = quantize_cnn({"--sqnr-limit", "16", "--force"}, 64);
   EXPECT_EQ(lone.status, 2) << lone.err;
   EXPECT_TRUE(contains(lone.err, "--sqnr-limit requires --min-sqnr")) << lone.err;

@@ -312,7 +312,11 @@ int quantize_int8(const QuantizeCliOptions& o) {
       goal = {.kind = quant::AccuracyGoal::Kind::MaxAccuracyDrop, .value = o.max_accuracy_drop, .eval = eval.get(),
               .labels = &labels, .calibration = nullptr};
     } else {
-      if (o.sqnr_limit > 0 && o.sqnr_limit < calib->size()) {
+      if (!o.eval_data.empty()) {
+        data::DataOptions eo = o.data;
+        eo.limit = o.eval_limit;
+        eval = data::open_dataset(o.eval_data, eo);
+      } else if (o.sqnr_limit > 0 && o.sqnr_limit < calib->size()) {
         data::DataOptions so = o.data;
         so.limit = o.sqnr_limit;
         eval = data::open_dataset(o.calibration, so);
@@ -462,6 +466,9 @@ int quantize_int8(const QuantizeCliOptions& o) {
                search->metric == "top1" ? fmt::format("{:.2f}%", search->target * 100) : db(search->target) + " dB",
                search->metric == "top1" ? fmt::format(" (fp32 {:.2f}% minus {:g} points, on {})", search->fp32 * 100,
                                                       o.max_accuracy_drop, eval->describe())
+                                        : !o.eval_data.empty()
+                                            ? fmt::format(" (final outputs vs fp32 on {}, data calibration did not see)",
+                                                          eval->describe())
                                         : eval ? fmt::format(" (final outputs vs fp32 on the first {} calibration "
                                                              "samples, --sqnr-limit)", eval->size())
                                                : std::string(" (final outputs vs fp32 on the calibration data)"));
@@ -569,7 +576,8 @@ Command add_quantize_command(CLI::App& root) {
                    ->check(CLI::NonNegativeNumber)
                    ->type_name("PCT");
   auto* sqnr = app->add_option("--min-sqnr", o->min_sqnr,
-                               "Keep layers float until the outputs' SQNR vs fp32 on the calibration data is >= DB")
+                               "Keep layers float until the outputs' SQNR vs fp32 on the calibration data (or on "
+                               "--eval-data: data calibration did not see, so the number predicts unseen data) is >= DB")
                    ->type_name("DB");
   drop->excludes(sqnr);
   app->add_option("--sqnr-limit", o->sqnr_limit,
@@ -584,7 +592,10 @@ Command add_quantize_command(CLI::App& root) {
                   "nodes stay float32 until it holds. 0: not checked")
       ->check(CLI::NonNegativeNumber)
       ->type_name("R");
-  app->add_option("--eval-data", o->eval_data, "Labelled evaluation data for --max-accuracy-drop")->type_name("DATA");
+  app->add_option("--eval-data", o->eval_data,
+                  "Labelled evaluation data for --max-accuracy-drop; with --min-sqnr, the data the SQNR is measured on "
+                  "(default: the calibration data)")
+      ->type_name("DATA");
   app->add_option("--labels", o->labels, "Labels of --eval-data (.npy or IDX)")->type_name("LABELS");
   app->add_option("--eval-limit", o->eval_limit, "Use only the first N samples of --eval-data (--limit applies to "
                                                  "the calibration data)")
@@ -634,8 +645,13 @@ Command add_quantize_command(CLI::App& root) {
                                                         o->dtype));
     if (o->max_accuracy_drop >= 0 && o->eval_data.empty())
       throw CLI::ValidationError("--max-accuracy-drop", "needs --eval-data DATA (and --labels LABELS)");
-    if (o->max_accuracy_drop < 0 && (!o->eval_data.empty() || !o->labels.empty()))
-      throw CLI::ValidationError("--eval-data", "--eval-data and --labels are for --max-accuracy-drop");
+    if (o->max_accuracy_drop < 0 && std::isnan(o->min_sqnr) && !o->eval_data.empty())
+      throw CLI::ValidationError("--eval-data", "--eval-data is for --max-accuracy-drop or --min-sqnr");
+    if (o->max_accuracy_drop < 0 && !o->labels.empty())
+      throw CLI::ValidationError("--labels", "--labels is for --max-accuracy-drop");
+    if (!o->eval_data.empty() && o->sqnr_limit > 0)
+      throw CLI::ValidationError("--sqnr-limit", "--sqnr-limit cuts the calibration data; with --eval-data use "
+                                                 "--eval-limit");
     if (o->mode != "static" && (o->method != "minmax" || o->symmetric || o->asymmetric))
       throw CLI::ValidationError("--mode", fmt::format("--method and --symmetric/--asymmetric choose static "
                                                        "activation ranges; --mode {} has none",
