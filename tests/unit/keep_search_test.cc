@@ -266,6 +266,58 @@ TEST(KeepSearch, TrimLowersAnotherWayWhatCannotBeLoweredAsItIs) {
   EXPECT_EQ(r.evaluations, m.runs + other_runs);
 }
 
+TEST(KeepSearch, LoweredAnotherWayWithCheaperLayersKeptInstead) {
+  // "b" costs 20, the rest 1: the greedy keeps "d", then "b" (0.025 <= 0.03). Lowering "b" as it is misses (0.525);
+  // the other way it adds `b_error` instead of 0.5: that misses too (0.04), but cheaper layers kept float instead
+  // may make up for it: keeping "c" too gives 0.02, met, and "b" leaves the keep set for "c".
+  for (double b_error : {0.015, 0.05}) {
+    AdditiveErrors m;
+    KeepSearchProblem p = m.problem();
+    auto additive = p.evaluate;
+    bool b_other = false;
+    p.evaluate = [&](const std::set<std::string>& keep, const std::string& l) {
+      double v = additive(keep, l);
+      return b_other && !keep.count("b") ? v - 0.5 + b_error : v;
+    };
+    const std::map<std::string, double> cost = {{"a", 1}, {"b", 20}, {"c", 1}, {"d", 1}, {"e", 1}};
+    p.cost = [cost](const std::string& node) { return cost.at(node); };
+    p.by_efficiency = true;
+    p.target = 0.03;
+    p.trim = true;
+    p.lower_otherwise = [&](const std::set<std::string>& keep, const std::string& node) {
+      KeepSearchProblem::Otherwise o;
+      if (node != "b") return o;
+      double sum = 0;
+      for (const auto& [n, e] : m.error) sum += keep.count(n) ? 0 : n == "b" ? b_error : e;
+      o.metric = sum;
+      o.how = "smoothed";
+      return o;
+    };
+    int takes = 0, undos = 0;
+    p.take_otherwise = [&](const std::string&) { b_other = true, ++takes; };
+    p.undo_otherwise = [&] { b_other = false, ++undos; };
+    SearchResult r = search_keep_set(p);
+    EXPECT_TRUE(r.met);
+    EXPECT_EQ(takes, 1);
+    if (b_error < 0.02) {
+      EXPECT_EQ(undos, 0);
+      EXPECT_EQ(r.keep_float, (std::set<std::string>{"c", "d"}));
+      ASSERT_FALSE(r.steps.empty());
+      EXPECT_EQ(r.steps.back().node, "b");
+      EXPECT_TRUE(r.steps.back().trimmed);
+      EXPECT_EQ(r.steps.back().how, "smoothed; kept float instead: c");
+      EXPECT_NEAR(r.final_metric, 0.02, 1e-12);
+    } else {
+      // 0.05: "c", "e" and "a" kept float instead reach 0.05 at best, which misses: undone, "b" stays float.
+      EXPECT_EQ(undos, 1);
+      EXPECT_FALSE(b_other);
+      EXPECT_EQ(r.keep_float, (std::set<std::string>{"b", "d"}));
+      EXPECT_NEAR(r.final_metric, 0.025, 1e-12);
+    }
+    EXPECT_EQ(r.evaluations, m.runs);
+  }
+}
+
 TEST(KeepSearch, MetAtOnceRunsOnce) {
   AdditiveErrors m;
   KeepSearchProblem p = m.problem();

@@ -7,6 +7,8 @@
 #include <memory>
 #include <unordered_map>
 
+#include <fmt/ranges.h>
+
 #include "bench/cost_model.h"
 #include "bench/evaluate.h"
 #include "bench/fidelity.h"
@@ -178,6 +180,7 @@ class InputSmoother {
 
   void take() {
     HONE_CHECK(trial_, "no smoothed trial to take");
+    undo_ = std::make_unique<Undo>(Undo{smoothing_.model, smoothing_.ranges, smoothing_.means, ranges_, means_});
     smoothing_.model = std::move(trial_->model);
     smoothing_.ranges = std::move(trial_->ranges);
     smoothing_.means = std::move(trial_->means);
@@ -186,7 +189,25 @@ class InputSmoother {
     trial_.reset();
   }
 
+  // Back to the state before the last take().
+  void undo() {
+    HONE_CHECK(undo_, "no smoothing to undo");
+    smoothing_.model = std::move(undo_->model);
+    smoothing_.ranges = std::move(undo_->ranges);
+    smoothing_.means = std::move(undo_->means);
+    ranges_ = undo_->ranges_at;
+    means_ = undo_->means_at;
+    undo_.reset();
+  }
+
  private:
+  struct Undo {
+    std::optional<Model> model;
+    std::map<std::string, Range> ranges;
+    ChannelMeans means;
+    const std::map<std::string, Range>* ranges_at;
+    const ChannelMeans* means_at;
+  };
   struct Trial {
     Model model;
     std::map<std::string, Range> ranges;
@@ -248,6 +269,7 @@ class InputSmoother {
   Smoothing& smoothing_;
   std::map<std::string, ChannelStats> stats_;
   std::unique_ptr<Trial> trial_;
+  std::unique_ptr<Undo> undo_;
 };
 
 }  // namespace
@@ -370,6 +392,34 @@ SearchResult search_keep_set(const KeepSearchProblem& problem) {
       r.by_efficiency = false;
     }
   }
+  // The undo_otherwise move: cheaper candidates kept float, the most gain per cost first, while the target misses.
+  auto compensate = [&](std::set<std::string>& keep, const std::string& node, double current,
+                        std::vector<std::string>& added) {
+    constexpr int kTries = 6;
+    double spent = 0;
+    int tries = 0;
+    std::vector<LayerSensitivity> order = r.sensitivity;
+    std::stable_sort(order.begin(), order.end(), [&](const LayerSensitivity& a, const LayerSensitivity& b) {
+      return efficiency(a) > efficiency(b);
+    });
+    for (const LayerSensitivity& s : order) {
+      if (meets(current) || tries >= kTries) break;
+      if (s.node == node || keep.count(s.node) || s.gain <= 0 || spent + cost[s.node] >= cost[node] / 2) continue;
+      if (problem.may_keep && !problem.may_keep(keep)) continue;
+      keep.insert(s.node);
+      const double w = problem.evaluate(keep, fmt::format("{} lowered, keeping {} float", node, s.node));
+      ++r.evaluations;
+      ++tries;
+      if (gain(w, current) <= 0) {
+        keep.erase(s.node);
+        continue;
+      }
+      current = w;
+      spent += cost[s.node];
+      added.push_back(s.node);
+    }
+    return current;
+  };
   if (problem.trim && pass.met && total_cost > 0) {
     std::vector<std::string> kept(pass.keep.begin(), pass.keep.end());
     std::stable_sort(kept.begin(), kept.end(),
@@ -394,6 +444,18 @@ SearchResult search_keep_set(const KeepSearchProblem& problem) {
             problem.take_otherwise(node);
             v = other.metric;
             how = other.how;
+          } else if (problem.undo_otherwise && gain(other.metric, v) > 0) {
+            problem.take_otherwise(node);
+            std::vector<std::string> instead;
+            double w = compensate(fewer, node, other.metric, instead);
+            if (meets(w)) {
+              v = w;
+              how = fmt::format("{}; kept float instead: {}", other.how, fmt::join(instead, ", "));
+            } else {
+              problem.undo_otherwise();
+              fewer = pass.keep;
+              fewer.erase(node);
+            }
           }
         }
         if (!meets(v)) {
@@ -480,6 +542,7 @@ SearchResult search_keep_float(const Model& fp32, const QuantizeConfig& config,
           [&](double v) { return v >= target - 1e-12; }, quiet);
     };
     problem.take_otherwise = [&](const std::string&) { smoother->take(); };
+    problem.undo_otherwise = [&] { smoother->undo(); };
   }
   SearchResult r = search_keep_set(problem);
   r.metric = name;
