@@ -118,7 +118,8 @@ SearchResult search_keep_set(const KeepSearchProblem& problem);
 // Another way to lower a layer the search kept float, in static per-channel mode (`hone quantize --equalize` with a
 // target): in the trim step, a kept group-1 convolution that cannot be lowered as it is, is tried int8 with its input
 // smoothed (equalize_depthwise.h: a Mul by 1/s before it and its weights times s, s from smoothing_scales for each
-// alpha in turn, the new tensor calibrated like the others). On PaddleOCR rec the pointwise convolutions after
+// alpha in turn, the new tensor calibrated like the others), and lowered where the target holds, or holds with a few
+// cheaper layers kept float instead (KeepSearchProblem::undo_otherwise). On PaddleOCR rec the pointwise convolutions after
 // depthwise ones have outlier input channels that one per-tensor scale cannot serve; smoothing every such input
 // lowers det's SQNR though, hence a per-layer move, measured before it is taken. The fp32 model changes (it computes
 // the same function): when a layer was lowered this way, the rewritten model, its ranges and channel means come back

@@ -605,7 +605,8 @@ Command add_quantize_command(CLI::App& root) {
                 "Static, per-channel: equalize the input channels of depthwise convolutions (a per-channel Mul before "
                 "the quantized input, absorbed by the weights; one more pass over the calibration data); with --min-sqnr or "
                 "--max-accuracy-drop, a convolution the search kept float that cannot be lowered as it is, is tried int8 with "
-                "its input smoothed (SmoothQuant's per-channel split between activation and weights)");
+                "its input smoothed (SmoothQuant's per-channel split between activation and weights), if need be with "
+                "a few cheaper layers kept float instead");
   app->add_flag("--no-bias-correction", o->no_bias_correction,
                 "Keep the biases as they are (by default, with calibration data, Conv/Gemm biases absorb the mean "
                 "shift their weights' rounding causes)");
