@@ -109,8 +109,8 @@ struct KeepSearchProblem {
   std::function<Otherwise(const std::set<std::string>& keep, const std::string& node)> lower_otherwise;
   std::function<void(const std::string& node)> take_otherwise;
   // (may be empty) Undoes the last take_otherwise. With it, a node that lowered the other way misses the target but
-  // does better than lowered as it is, is taken on trial while cheaper candidates (together under half its cost, the
-  // most gain per cost first, a few at most) are kept float instead; without the target met, it is undone.
+  // does better than lowered as it is, is taken on trial while cheaper candidates (two at most, together under a
+  // quarter of its cost, the most gain per cost first) are kept float instead; without the target met, it is undone.
   std::function<void()> undo_otherwise;
 };
 SearchResult search_keep_set(const KeepSearchProblem& problem);
