@@ -14,15 +14,21 @@ namespace {
 struct AdditiveErrors {
   std::map<std::string, double> error = {{"a", 0.001}, {"b", 0.5}, {"c", 0.02}, {"d", 0.3}, {"e", 0.004}};
   int runs = 0;
+  // "b" lowered another way (lower_otherwise): it adds b_other_error instead; b_other: that way was taken.
+  double b_other_error = 0;
+  bool b_other = false;
+  double sum(const std::set<std::string>& keep, bool b_the_other_way) const {
+    double s = 0;
+    for (const auto& [node, e] : error) s += keep.count(node) ? 0 : node == "b" && b_the_other_way ? b_other_error : e;
+    return s;
+  }
   KeepSearchProblem problem() {
     KeepSearchProblem p;
     p.candidates = {"a", "b", "c", "d", "e"};
     p.lower_is_better = true;
     p.evaluate = [this](const std::set<std::string>& keep, const std::string&) {
       ++runs;
-      double sum = 0;
-      for (const auto& [node, e] : error) sum += keep.count(node) ? 0 : e;
-      return sum;
+      return sum(keep, b_other);
     };
     return p;
   }
@@ -215,13 +221,8 @@ TEST(KeepSearch, TrimLowersAnotherWayWhatCannotBeLoweredAsItIs) {
   // other way (say, its input smoothed) it adds 0.004 only, which is taken, and later evaluations build on it. "d"
   // has no other way (NaN) and stays float.
   AdditiveErrors m;
+  m.b_other_error = 0.004;
   KeepSearchProblem p = m.problem();
-  auto additive = p.evaluate;
-  bool b_other = false;
-  p.evaluate = [&](const std::set<std::string>& keep, const std::string& l) {
-    double v = additive(keep, l);
-    return b_other && !keep.count("b") ? v - 0.5 + 0.004 : v;
-  };
   p.cost = [](const std::string&) { return 1.0; };
   p.by_efficiency = true;
   p.target = 0.03;
@@ -237,7 +238,7 @@ TEST(KeepSearch, TrimLowersAnotherWayWhatCannotBeLoweredAsItIs) {
     if (node != "b") return o;
     EXPECT_FALSE(keep.count("b"));
     EXPECT_TRUE(keep.count("d"));
-    o.metric = m.error.at("a") + m.error.at("c") + m.error.at("e") + 0.004;
+    o.metric = m.sum(keep, true);
     o.how = "smoothed";
     o.evaluations = 2;
     other_runs += 2;
@@ -245,7 +246,7 @@ TEST(KeepSearch, TrimLowersAnotherWayWhatCannotBeLoweredAsItIs) {
   };
   p.take_otherwise = [&](const std::string& node) {
     EXPECT_EQ(node, "b");
-    b_other = true;
+    m.b_other = true;
     ++taken;
   };
   m.runs = 0;
@@ -272,13 +273,8 @@ TEST(KeepSearch, LoweredAnotherWayWithCheaperLayersKeptInstead) {
   // may make up for it: keeping "c" too gives 0.02, met, and "b" leaves the keep set for "c".
   for (double b_error : {0.015, 0.05}) {
     AdditiveErrors m;
+    m.b_other_error = b_error;
     KeepSearchProblem p = m.problem();
-    auto additive = p.evaluate;
-    bool b_other = false;
-    p.evaluate = [&](const std::set<std::string>& keep, const std::string& l) {
-      double v = additive(keep, l);
-      return b_other && !keep.count("b") ? v - 0.5 + b_error : v;
-    };
     const std::map<std::string, double> cost = {{"a", 1}, {"b", 20}, {"c", 1}, {"d", 1}, {"e", 1}};
     p.cost = [cost](const std::string& node) { return cost.at(node); };
     p.by_efficiency = true;
@@ -287,15 +283,13 @@ TEST(KeepSearch, LoweredAnotherWayWithCheaperLayersKeptInstead) {
     p.lower_otherwise = [&](const std::set<std::string>& keep, const std::string& node) {
       KeepSearchProblem::Otherwise o;
       if (node != "b") return o;
-      double sum = 0;
-      for (const auto& [n, e] : m.error) sum += keep.count(n) ? 0 : n == "b" ? b_error : e;
-      o.metric = sum;
+      o.metric = m.sum(keep, true);
       o.how = "smoothed";
       return o;
     };
     int takes = 0, undos = 0;
-    p.take_otherwise = [&](const std::string&) { b_other = true, ++takes; };
-    p.undo_otherwise = [&] { b_other = false, ++undos; };
+    p.take_otherwise = [&](const std::string&) { m.b_other = true, ++takes; };
+    p.undo_otherwise = [&] { m.b_other = false, ++undos; };
     SearchResult r = search_keep_set(p);
     EXPECT_TRUE(r.met);
     EXPECT_EQ(takes, 1);
@@ -310,7 +304,7 @@ TEST(KeepSearch, LoweredAnotherWayWithCheaperLayersKeptInstead) {
     } else {
       // 0.05: "c" and "e" (two at most) kept float instead reach 0.051, which misses: undone, "b" stays float.
       EXPECT_EQ(undos, 1);
-      EXPECT_FALSE(b_other);
+      EXPECT_FALSE(m.b_other);
       EXPECT_EQ(r.keep_float, (std::set<std::string>{"b", "d"}));
       EXPECT_NEAR(r.final_metric, 0.025, 1e-12);
     }
