@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <limits>
 #include <random>
@@ -23,6 +24,7 @@
 
 #include "bench/machine_probe.h"
 #include "hone/hone.h"
+#include "kernels/cpu/dnnl_int8.h"
 #include "kernels/cpu/dnnl_matmul.h"
 #include "peak_probe.h"
 #include "runtime/plan.h"
@@ -259,6 +261,65 @@ NodeCase matmul_vec(int64_t k, int64_t n, int64_t rows = 1) {
   return c;
 }
 
+// An int8 depthwise convolution (hone.QConv, uint8 activations channels-last, per-channel int8 weights, a HardSwish
+// and an affine step after it, uint8 output: PP-LCNetV3's layers), kernel against kernel: the planner's choice
+// (Hone's q8-dwconv on AVX-512 VNNI) or oneDNN's int8 convolution (kOneDnn). Rates count 2 ops per multiply-add.
+struct DwCase {
+  int64_t c, h, w, k, stride;
+};
+
+template <bool kOneDnn>
+void run_q8_depthwise(benchmark::State& state, const DwCase& d) {
+  int threads = static_cast<int>(state.range(0));
+  const int64_t p = d.k / 2, oh = (d.h + 2 * p - d.k) / d.stride + 1, ow = (d.w + 2 * p - d.k) / d.stride + 1;
+  hone::Node node;
+  node.domain = "hone";
+  node.op_type = "QConv";
+  node.name = "dw";
+  node.inputs = {"x", "w", "ws", "b"};
+  node.outputs = {"y"};
+  node.attributes = {hone::Attribute::of_ints("kernel_shape", {d.k, d.k}),
+                     hone::Attribute::of_ints("pads", {p, p, p, p}),
+                     hone::Attribute::of_ints("strides", {d.stride, d.stride}), hone::Attribute::of_int("group", d.c),
+                     hone::Attribute::of_float("x_scale", 0.02f), hone::Attribute::of_int("x_zero_point", 128),
+                     hone::Attribute::of_int("y_type", static_cast<int64_t>(DType::UInt8)),
+                     hone::Attribute::of_float("y_scale", 0.05f), hone::Attribute::of_int("y_zero_point", 60),
+                     hone::Attribute::of_strings("post_ops", {"HardSwish", "Linear"}),
+                     hone::Attribute::of_floats("post_op_params", {0.9f, 0.1f})};
+  std::mt19937 rng(3);
+  // Channels-last data under the logical N,C,H,W shape, as the runtime stores it.
+  Tensor x(DType::UInt8, {1, d.c, d.h, d.w}), w(DType::Int8, {d.c, 1, d.k, d.k});
+  for (uint8_t& v : x.span<uint8_t>()) v = static_cast<uint8_t>(rng() % 256);
+  for (int8_t& v : w.span<int8_t>()) v = static_cast<int8_t>(static_cast<int>(rng() % 255) - 127);
+  Tensor ws = random_tensor({d.c}, 5), b = random_tensor({d.c}, 6);
+  for (float& v : ws.span<float>()) v = 0.002f + 0.001f * std::abs(v);
+  std::vector<hone::TypeInfo> types = {hone::TypeInfo::tensor(DType::UInt8, hone::to_sym_shape({1, d.c, d.h, d.w})),
+                                       hone::TypeInfo::tensor(DType::Int8, hone::to_sym_shape(w.shape())),
+                                       hone::TypeInfo::tensor(DType::Float32, hone::to_sym_shape(ws.shape())),
+                                       hone::TypeInfo::tensor(DType::Float32, hone::to_sym_shape(b.shape()))};
+  hone::KernelQuery q{node, 1, {}, {nullptr, &w, &ws, &b}, {}, threads};
+  for (const hone::TypeInfo& t : types) q.input_types.push_back(&t);
+  q.output_types.push_back(hone::TypeInfo::tensor(DType::UInt8, hone::to_sym_shape({1, d.c, oh, ow})));
+  q.layout = hone::Layout::ChannelsLast;
+  std::unique_ptr<hone::Kernel> kernel =
+      kOneDnn ? hone::dnnl_cpu::make_dnnl_qconv_kernel(q)
+              : hone::KernelRegistry::instance().choose(q, *hone::OpRegistry::instance().find("hone", "QConv", 1));
+  std::vector<hone::Value> inputs = {hone::Value::of(x), hone::Value::of(w), hone::Value::of(ws), hone::Value::of(b)};
+  std::vector<const hone::Value*> ptrs;
+  for (const hone::Value& v : inputs) ptrs.push_back(&v);
+  hone::Value out;
+  auto run = [&] {
+    hone::OpContext ctx(node, 1, ptrs.data(), ptrs.size(), &out, 1, threads, nullptr);
+    kernel->run(ctx);
+    benchmark::DoNotOptimize(out.tensor.raw());
+  };
+  run();
+  state.SetLabel(kernel->name());
+  NodeCase c;
+  c.flops = 2.0 * static_cast<double>(d.c * oh * ow * d.k * d.k);
+  time_iterations(state, c, threads, run);
+}
+
 void register_case(const std::string& name, NodeCase c, void (*fn)(benchmark::State&, const NodeCase&)) {
   benchmark::RegisterBenchmark(name.c_str(), fn, std::move(c))
       ->ArgName("threads")
@@ -301,6 +362,17 @@ void register_all() {
       {"MatMul_3x256_by_256x1000", matmul_vec(256, 1000, 3)},
       {"MatMul_4x256_by_256x1000", matmul_vec(256, 1000, 4)},
   };
+  // PaddleOCR v4 rec's 5x5 depthwise layers (stride 1 and 2) and det's 3x3 ones, int8, kernel against kernel.
+  const std::pair<const char*, DwCase> dw[] = {{"240x12x80_k5", {240, 12, 80, 5, 1}},
+                                               {"480x6x80_k5", {480, 6, 80, 5, 1}},
+                                               {"64x48x320_k3_stride2", {64, 48, 320, 3, 2}},
+                                               {"32x160x160_k3", {32, 160, 160, 3, 1}}};
+  for (const auto& [name, d] : dw) {
+    benchmark::RegisterBenchmark((std::string("QDepthwise/") + name).c_str(), run_q8_depthwise<false>, d)
+        ->ArgName("threads")->Arg(1)->Arg(2)->UseManualTime()->Unit(benchmark::kMicrosecond);
+    benchmark::RegisterBenchmark((std::string("QDepthwiseOneDNN/") + name).c_str(), run_q8_depthwise<true>, d)
+        ->ArgName("threads")->Arg(1)->Arg(2)->UseManualTime()->Unit(benchmark::kMicrosecond);
+  }
   for (const Small& s : small) {
     register_case(std::string("GemvSmall/") + s.name, s.c, run_kernel<false>);
     register_case(std::string("GemvSmallOneDNN/") + s.name, s.c, run_kernel<true>);

@@ -330,8 +330,22 @@ void SplitEpilogue::run(float* v, const void* z, void* y, int64_t n, int threads
           }
           for (int64_t i = 0; i < len; ++i) x[i] += zr[i];
         } else if (op == "ChannelMul") {
-          ChannelFactors f{channel_factors_.data(), static_cast<int64_t>(channel_factors_.size()), channel_inner_};
-          for (int64_t i = 0; i < len; ++i) x[i] *= f.at(b + i);
+          // Runs of elements that share a channel (channels-last: a pixel's channels in order), not a division
+          // per element.
+          const int64_t channels = static_cast<int64_t>(channel_factors_.size());
+          const float* f = channel_factors_.data();
+          for (int64_t i = 0; i < len;) {
+            int64_t at = b + i, ch = at / channel_inner_ % channels;
+            if (channel_inner_ == 1) {
+              int64_t run = std::min(channels - ch, len - i);
+              for (int64_t k = 0; k < run; ++k) x[i + k] *= f[ch + k];
+              i += run;
+            } else {
+              int64_t run = std::min(channel_inner_ - at % channel_inner_, len - i);
+              for (int64_t k = 0; k < run; ++k) x[i + k] *= f[ch];
+              i += run;
+            }
+          }
         }
       }
       if (out_.quantized())

@@ -15,6 +15,7 @@
 #pragma once
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -95,6 +96,27 @@ class SplitEpilogue {
   int64_t channel_inner_ = 1;
   std::string suffix_;
 };
+
+// A hone.QConv node's geometry and quantization, read once for the int8 convolution kernels (dnnl_qconv.cc, and
+// q8_dwconv_kernel.cc for depthwise ones). Strides, dilations (oneDNN's: one less than ONNX's) and pads per spatial
+// dimension; `acc_scale[c]` = x_scale * W_scale[c]; `real_bias` the op's B (empty or one per output channel).
+struct QConvSetup {
+  Shape x, w, y;
+  int64_t group = 1;
+  dnnl::memory::dims strides, dilations, pad_l, pad_r;
+  DType x_type = DType::Undefined, z_type = DType::Undefined;
+  QuantParams xp, zp;
+  QuantizedOutput out;
+  const Tensor* weights = nullptr;
+  std::vector<float> acc_scale, real_bias;
+  std::vector<float> channel_factors;  // input C (a ChannelMul post-op's factors), or empty
+};
+
+// Null where the query is not an int8 convolution these kernels take (8-bit X, constant int8 W and float32 scales,
+// constant B, a residual Z of Y's shape, constant ChannelMul factors).
+std::optional<QConvSetup> qconv_setup(const KernelQuery& q);
+// The oneDNN int8 convolution kernel for the query (dnnl_qconv.cc).
+std::unique_ptr<Kernel> make_dnnl_qconv_kernel(const KernelQuery& q);
 
 // The attributes: output scales (mask selects the channel dimension when per channel), the source zero point
 // (when not 0), the post-ops, and a user-managed scratchpad.

@@ -14,24 +14,14 @@ namespace {
 
 using dnnl::memory;
 
-struct QConvSetup {
-  Shape x, w, y;
-  int64_t group = 1;
-  memory::dims strides, dilations, pad_l, pad_r;
-  DType x_type = DType::Undefined, z_type = DType::Undefined;
-  QuantParams xp, zp;
-  QuantizedOutput out;
-  const Tensor* weights = nullptr;
-  std::vector<float> acc_scale, real_bias;
-  std::vector<float> channel_factors;  // input C (a ChannelMul post-op's factors), or empty
-};
-
 bool is_8bit(DType t) { return t == DType::UInt8 || t == DType::Int8; }
 
 std::optional<Shape> concrete_of(const TypeInfo* t) {
   if (!t || !t->is_tensor() || !t->shape) return std::nullopt;
   return to_concrete(*t->shape);
 }
+
+}  // namespace
 
 std::optional<QConvSetup> qconv_setup(const KernelQuery& q) {
   if (q.input_types.size() < 3 || !q.input_types[0] || !is_8bit(q.input_types[0]->elem)) return std::nullopt;
@@ -100,6 +90,8 @@ std::optional<QConvSetup> qconv_setup(const KernelQuery& q) {
   }
   return s;
 }
+
+namespace {
 
 memory::desc weights_user_desc(const QConvSetup& s) {
   memory::dims d = to_dims(s.w);
@@ -288,14 +280,14 @@ HONE_REGISTER_KERNEL({.domain = "hone",
                       .name = "dnnl-qconv",
                       .priority = 10,
                       .applies = qconv_supported,
-                      .create = [](const KernelQuery& q) -> std::unique_ptr<Kernel> {
-                        return std::make_unique<DnnlQConvKernel>(q);
-                      },
+                      .create = make_dnnl_qconv_kernel,
                       .channels_last = [](const KernelQuery& q) {
                         return q.input_types[0]->shape->size() == 4 && qconv_supported(q);
                       },
                       .prefers_channels_last = true});
 
 }  // namespace
+
+std::unique_ptr<Kernel> make_dnnl_qconv_kernel(const KernelQuery& q) { return std::make_unique<DnnlQConvKernel>(q); }
 
 }  // namespace hone::dnnl_cpu
