@@ -320,7 +320,8 @@ void run_q8_depthwise(benchmark::State& state, const DwCase& d) {
   time_iterations(state, c, threads, run);
 }
 
-void register_case(const std::string& name, NodeCase c, void (*fn)(benchmark::State&, const NodeCase&)) {
+template <typename Case>
+void register_case(const std::string& name, Case c, void (*fn)(benchmark::State&, const Case&)) {
   benchmark::RegisterBenchmark(name.c_str(), fn, std::move(c))
       ->ArgName("threads")
       ->Arg(1)
@@ -368,10 +369,8 @@ void register_all() {
                                                {"64x48x320_k3_stride2", {64, 48, 320, 3, 2}},
                                                {"32x160x160_k3", {32, 160, 160, 3, 1}}};
   for (const auto& [name, d] : dw) {
-    benchmark::RegisterBenchmark((std::string("QDepthwise/") + name).c_str(), run_q8_depthwise<false>, d)
-        ->ArgName("threads")->Arg(1)->Arg(2)->UseManualTime()->Unit(benchmark::kMicrosecond);
-    benchmark::RegisterBenchmark((std::string("QDepthwiseOneDNN/") + name).c_str(), run_q8_depthwise<true>, d)
-        ->ArgName("threads")->Arg(1)->Arg(2)->UseManualTime()->Unit(benchmark::kMicrosecond);
+    register_case(std::string("QDepthwise/") + name, d, run_q8_depthwise<false>);
+    register_case(std::string("QDepthwiseOneDNN/") + name, d, run_q8_depthwise<true>);
   }
   for (const Small& s : small) {
     register_case(std::string("GemvSmall/") + s.name, s.c, run_kernel<false>);
