@@ -7,6 +7,7 @@
 
 #include "kernels/cpu/dnnl_common.h"
 #include "kernels/cpu/dnnl_int8.h"
+#include "kernels/cpu/kernel_helpers.h"
 #include "ops/nn/spatial.h"
 
 namespace hone::dnnl_cpu {
@@ -237,20 +238,14 @@ class DnnlQConvKernel final : public Kernel, public DnnlImplementation {
   }
 
   void run(OpContext& ctx) override {
-    const Tensor& x = ctx.input(0);
-    if (x.dtype() != x_type_ || x.shape() != x_)
-      fail("{}: input is {}[{}] but the kernel was planned for {}[{}]", ctx.node().label(), dtype_name(x.dtype()),
-           shape_str(x.shape()), dtype_name(x_type_), shape_str(x_));
+    const Tensor& x = cpu::planned_input(ctx, 0, x_type_, x_);
     Tensor& y = ctx.output_uninitialized(0, y_type_, y_);
     float* v = split_ && !v_.empty() ? v_.data() : nullptr;  // the split chain's float32 v, unless Y is float32
     prim_.bind(src_, x.raw());
     prim_.bind(dst_, v ? static_cast<void*>(v) : y.raw());
     const Tensor* z = nullptr;
     if (z_type_ != DType::Undefined) {
-      z = &ctx.input(4);
-      if (z->dtype() != z_type_ || z->shape() != y_)
-        fail("{}: residual input is {}[{}] but the kernel was planned for {}[{}]", ctx.node().label(),
-             dtype_name(z->dtype()), shape_str(z->shape()), dtype_name(z_type_), shape_str(y_));
+      z = &cpu::planned_input(ctx, 4, z_type_, y_, "residual input");
       if (sum_) std::memcpy(y.raw(), z->raw(), z->nbytes());  // the sum post-op adds what the output holds
       else if (res_ >= 0) prim_.bind(res_, z->raw());
     }

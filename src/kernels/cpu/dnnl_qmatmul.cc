@@ -171,10 +171,7 @@ class DnnlQMatMulKernel final : public Kernel, public DnnlImplementation {
   }
 
   void run(OpContext& ctx) override {
-    const Tensor& x = ctx.input(0);
-    if (x.dtype() != x_type_ || x.shape() != x_)
-      fail("{}: input is {}[{}] but the kernel was planned for {}[{}]", ctx.node().label(), dtype_name(x.dtype()),
-           shape_str(x.shape()), dtype_name(x_type_), shape_str(x_));
+    const Tensor& x = cpu::planned_input(ctx, 0, x_type_, x_);
     Tensor& y = ctx.output_uninitialized(0, y_type_, y_);
     float* v = split_ && !v_.empty() ? v_.data() : nullptr;  // the split chain's float32 v, unless Y is float32
     prim_.bind(src_, x.raw());

@@ -110,10 +110,7 @@ class Int8MaxPoolKernel final : public Kernel, public DnnlImplementation {
     name_ = fmt::format("dnnl-maxpool-{} [{}]", int8_type_name(g_.type), prim_.impl());
   }
   void run(OpContext& ctx) override {
-    const Tensor& x = ctx.input(0);
-    if (x.dtype() != g_.type || x.shape() != g_.x)
-      fail("{}: input is {}[{}] but the kernel was planned for {}[{}]", ctx.node().label(), dtype_name(x.dtype()),
-           shape_str(x.shape()), dtype_name(g_.type), shape_str(g_.x));
+    const Tensor& x = cpu::planned_input(ctx, 0, g_.type, g_.x);
     Tensor& y = ctx.output_uninitialized(0, g_.type, g_.y);
     prim_.bind(src_, x.raw());
     prim_.bind(dst_, y.raw());
@@ -196,10 +193,7 @@ class Int8NearestResizeKernel final : public Kernel {
         channels_last_(q.layout == Layout::ChannelsLast) {}
 
   void run(OpContext& ctx) override {
-    const Tensor& x = ctx.input(0);
-    if (x.dtype() != type_ || x.shape() != x_)
-      fail("{}: input is {}[{}] but the kernel was planned for {}[{}]", ctx.node().label(), dtype_name(x.dtype()),
-           shape_str(x.shape()), dtype_name(type_), shape_str(x_));
+    const Tensor& x = cpu::planned_input(ctx, 0, type_, x_);
     Tensor& y = ctx.output_uninitialized(0, type_, y_);
     const auto* src = static_cast<const uint8_t*>(x.raw());
     auto* dst = static_cast<uint8_t*>(y.raw());

@@ -27,6 +27,17 @@ inline const OpSchema& reference_schema(const KernelQuery& q) {
   return *s;
 }
 
+// Input `index` as the kernel was planned for it (type and shape); throws naming the node otherwise (`what`: "input",
+// "residual input").
+inline const Tensor& planned_input(OpContext& ctx, size_t index, DType type, const Shape& shape,
+                                   const char* what = "input") {
+  const Tensor& t = ctx.input(index);
+  if (t.dtype() != type || t.shape() != shape)
+    fail("{}: {} is {}[{}] but the kernel was planned for {}[{}]", ctx.node().label(), what, dtype_name(t.dtype()),
+         shape_str(t.shape()), dtype_name(type), shape_str(shape));
+  return t;
+}
+
 // A non-constant rank-4 float activation: what channels-last stores N,H,W,C (kernel.h).
 inline bool is_channels_last_input(const KernelQuery& q, size_t i) {
   return i < q.input_types.size() && !q.input_constants[i] && is_layout_tensor(q.input_types[i]);

@@ -171,17 +171,11 @@ class Q8DwConvKernel final : public Kernel {
   }
 
   void run(OpContext& ctx) override {
-    const Tensor& x = ctx.input(0);
-    if (x.dtype() != x_type_ || x.shape() != x_)
-      fail("{}: input is {}[{}] but the kernel was planned for {}[{}]", ctx.node().label(), dtype_name(x.dtype()),
-           shape_str(x.shape()), dtype_name(x_type_), shape_str(x_));
+    const Tensor& x = cpu::planned_input(ctx, 0, x_type_, x_);
     Tensor& y = ctx.output_uninitialized(0, y_type_, y_);
     const Tensor* z = nullptr;
     if (z_type_ != DType::Undefined) {
-      z = &ctx.input(4);
-      if (z->dtype() != z_type_ || z->shape() != y_)
-        fail("{}: residual input is {}[{}] but the kernel was planned for {}[{}]", ctx.node().label(),
-             dtype_name(z->dtype()), shape_str(z->shape()), dtype_name(z_type_), shape_str(y_));
+      z = &cpu::planned_input(ctx, 4, z_type_, y_, "residual input");
     }
     const int64_t h = x_[2], w = x_[3], oh = y_[2], ow = y_[3], blocks = cp_ / cpu::kDwLanes;
     const size_t block_bytes = static_cast<size_t>(quads_ * 64);

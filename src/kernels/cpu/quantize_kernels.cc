@@ -336,10 +336,7 @@ class QGlobalAveragePoolKernel final : public Kernel {
     sums_.resize(static_cast<size_t>(x_[0] * x_[1]));
   }
   void run(OpContext& ctx) override {
-    const Tensor& x = ctx.input(0);
-    if (x.dtype() != type_ || x.shape() != x_)
-      fail("{}: input is {}[{}] but the kernel was planned for {}[{}]", ctx.node().label(), dtype_name(x.dtype()),
-           shape_str(x.shape()), dtype_name(type_), shape_str(x_));
+    const Tensor& x = cpu::planned_input(ctx, 0, type_, x_);
     const int64_t n = x_[0], c = x_[1], count = shape_numel(x_) / std::max<int64_t>(n * c, 1);
     if (type_ == DType::UInt8) sum(x.data<uint8_t>(), n, c, count);
     else sum(x.data<int8_t>(), n, c, count);
