@@ -158,8 +158,10 @@ class Q8DwConvKernel final : public Kernel {
     threads_ = static_cast<int>(std::min<int64_t>(threads_, y_[0] * y_[2]));
     const int64_t blocks = cp_ / cpu::kDwLanes;
     const size_t block_bytes = static_cast<size_t>(quads_ * 64);
-    rings_base_ = line_aligned(rings_, static_cast<size_t>(threads_ * ring_ * blocks) * block_bytes);
-    held_.assign(static_cast<size_t>(threads_ * ring_ * blocks), -1);
+    // The fused path works block by block: its ring holds one block's rows; the split one needs every block's.
+    ring_blocks_ = fused_ ? 1 : blocks;
+    rings_base_ = line_aligned(rings_, static_cast<size_t>(threads_ * ring_ * ring_blocks_) * block_bytes);
+    held_.assign(static_cast<size_t>(threads_ * ring_ * ring_blocks_), -1);
     pad_row_base_ = line_aligned(pad_row_, block_bytes);  // the zero point everywhere: the same for every block
     weights_base_ = packed;
     cpu::DwPackArgs pad{.w = x_[3], .c = c_, .cp = cp_, .quads = quads_, .pad_l = pl_, .dilation = dw_,
@@ -189,9 +191,9 @@ class Q8DwConvKernel final : public Kernel {
       const int t = omp_in_parallel() ? omp_get_thread_num() : 0;
       const int64_t bb = by_blocks ? ub : 0, be = by_blocks ? ue : blocks;
       const int64_t rb = by_blocks ? 0 : ub, re = by_blocks ? rows_total : ue;
-      uint8_t* ring = rings_base_ + static_cast<size_t>(t * ring_ * blocks) * block_bytes;
-      int64_t* held = held_.data() + t * ring_ * blocks;  // which input row each slot holds, per block
-      std::fill(held, held + ring_ * blocks, int64_t{-1});
+      uint8_t* ring = rings_base_ + static_cast<size_t>(t * ring_ * ring_blocks_) * block_bytes;
+      int64_t* held = held_.data() + t * ring_ * ring_blocks_;  // which input row (and block) each slot holds
+      std::fill(held, held + ring_ * ring_blocks_, int64_t{-1});
       const uint8_t* rows[kMaxKernel];
       // The packed rows output row r reads for block b: packed here when the ring does not hold them yet.
       auto gather = [&](int64_t r, int64_t b) {
@@ -202,13 +204,13 @@ class Q8DwConvKernel final : public Kernel {
             rows[i] = pad_row_base_;
             continue;
           }
-          int64_t slot = (ih % ring_) * blocks + b;
+          int64_t slot = (ih % ring_) * ring_blocks_ + (ring_blocks_ > 1 ? b : 0), tag = (n * h + ih) * blocks + b;
           uint8_t* dst = ring + static_cast<size_t>(slot) * block_bytes;
-          if (held[slot] != n * h + ih) {
+          if (held[slot] != tag) {
             cpu::DwPackArgs p{.row = xb + (n * h + ih) * w * c_, .w = w, .c = c_, .cp = cp_, .quads = quads_,
                               .pad_l = pl_, .dilation = dw_, .zero = zero_, .flip = flip_, .block = b, .out = dst};
             cpu::q8_dw_pack_avx512(p);
-            held[slot] = n * h + ih;
+            held[slot] = tag;
           }
           rows[i] = dst;
         }
@@ -260,7 +262,7 @@ class Q8DwConvKernel final : public Kernel {
   Shape x_, y_;
   DType x_type_, y_type_, z_type_;
   int64_t c_ = 0, cp_ = 0, kh_ = 0, kw_ = 0, groups_ = 0, sh_ = 1, sw_ = 1, dh_ = 1, dw_ = 1, pt_ = 0, pl_ = 0;
-  int64_t quads_ = 0, ring_ = 1;
+  int64_t quads_ = 0, ring_ = 1, ring_blocks_ = 1;
   bool flip_ = false;
   uint8_t zero_ = 0;
   std::vector<int8_t> weights_;
