@@ -6,7 +6,8 @@
 # For each model of compare_ort.sh's catalog: one set of seeded random inputs (ort_bench.js, uniform [-1, 1)), then
 # `hone quantize --dtype fp16` and `--dtype bf16` (with --calibrate: calibrated on those same inputs, so float32 is kept
 # where they leave the type's range), `hone run` of all three, and per variant the largest |output - fp32 output|
-# relative to the largest |fp32 output| over every output, flagged when above 1e-2 or when any value is inf/NaN. With
+# relative to the largest |fp32 output| over every output, flagged when above 1e-2 or when any value is inf/NaN (and,
+# beside it, the relative L2 error ||output - fp32 output|| / ||fp32 output|| of the worst output). With
 # --calibrate the conversion is accuracy-aware too (hone quantize's --max-output-error, default 1e-2: it measures this
 # same error on the calibration data and keeps the most sensitive nodes float32); each line also gives the share of
 # the model's FLOPs left in the low-precision type and how many nodes the search kept float32.
@@ -72,21 +73,24 @@ if q.get("output_error_floor") is not None and not search:
 elif search and not search["met"]:
     how += ", search missed (%d models run)" % search["evaluations"]
 def error(a, b):
-    worst, finite = 0.0, True
+    # The bar's strict reading (largest difference over the largest value) and, for comparison, the relative L2
+    # error ||diff|| / ||fp32|| (the worst output of each).
+    worst, l2, finite = 0.0, 0.0, True
     for f in sorted(os.listdir(a)):
         x = np.load(os.path.join(a, f)).astype(np.float64)
         y = np.load(os.path.join(b, f)).astype(np.float64)
         finite &= bool(np.all(np.isfinite(y)))
         worst = max(worst, float(np.abs(x - y).max() / max(np.abs(x).max(), 1e-30)))
-    return worst, finite
-worst, finite = error(a, b)
+        l2 = max(l2, float(np.linalg.norm(x - y) / max(np.linalg.norm(x), 1e-30)))
+    return worst, l2, finite
+worst, l2, finite = error(a, b)
 held = ""
 if os.path.isdir(a + ".held"):
-    w, f = error(a + ".held", b + ".held")
-    held = f", held-out input {w:.2e}" + ("" if f else " INF/NAN") + (" ABOVE 1e-2" if w > 1e-2 else "")
+    w, wl2, f = error(a + ".held", b + ".held")
+    held = f", held-out input {w:.2e} (L2 {wl2:.2e})" + ("" if f else " INF/NAN") + (" ABOVE 1e-2" if w > 1e-2 else "")
 flag = "" if finite else "  INF/NAN"
 flag += "  ABOVE 1e-2" if worst > 1e-2 else ""
-print(f"{name} {t}: max |diff| / max |fp32| = {worst:.2e}{flag}{held}  ({how})")
+print(f"{name} {t}: max |diff| / max |fp32| = {worst:.2e} (L2 {l2:.2e}){flag}{held}  ({how})")
 PY
   done
 done
