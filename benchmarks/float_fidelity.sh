@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # fp16 and bf16 versions of every bench model against fp32 (issue 5's bar: within rtol 1e-2, never inf/NaN):
 #
-#   benchmarks/float_fidelity.sh [--work DIR] [--calibrate] [--models NAME,...]
+#   benchmarks/float_fidelity.sh [--work DIR] [--calibrate [--samples N]] [--models NAME,...]
 #
 # For each model of compare_ort.sh's catalog: one set of seeded random inputs (ort_bench.js, uniform [-1, 1)), then
 # `hone quantize --dtype fp16` and `--dtype bf16` (with --calibrate: calibrated on those same inputs, so float32 is kept
@@ -10,17 +10,20 @@
 # beside it, the relative L2 error ||output - fp32 output|| / ||fp32 output|| of the worst output). With
 # --calibrate the conversion is accuracy-aware too (hone quantize's --max-output-error, default 1e-2: it measures this
 # same error on the calibration data and keeps the most sensitive nodes float32); each line also gives the share of
-# the model's FLOPs left in the low-precision type and how many nodes the search kept float32.
+# the model's FLOPs left in the low-precision type and how many nodes the search kept float32. --samples N (default
+# 1): calibrate on N inputs (the measured one and N - 1 more of other seeds, along the first axis), so that the nodes
+# the search keeps hold beyond one input; the held-out input is another seed still.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-work=build/float_fidelity calibrate=0 models=
+work=build/float_fidelity calibrate=0 models= samples=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --work) work=$2; shift 2 ;;
     --calibrate) calibrate=1; shift ;;
+    --samples) samples=$2; shift 2 ;;
     --models) models=,$2,; shift 2 ;;
-    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "float_fidelity: unknown option '$1'" >&2; exit 2 ;;
   esac
 done
@@ -40,7 +43,13 @@ benchmarks/compare_ort.sh --list | grep -v '^quick' | while read -r name shape; 
   mapfile -t flags < <(echo "$meta" | $PY -c 'import json,sys
 for i,x in enumerate(json.load(sys.stdin)["inputs"]): print("--input\n%s=%s/%d.npy" % (x["name"], sys.argv[1], i))' "$d")
   cal=()
-  [ "$calibrate" = 0 ] || [ "${#flags[@]}" -ne 2 ] || cal=(--calibration "$d/0.npy")
+  if [ "$calibrate" = 1 ] && [ "${#flags[@]}" -eq 2 ]; then
+    $PY -c 'import numpy as np, sys
+x = np.load(sys.argv[1]); n = int(sys.argv[3])
+more = [np.random.default_rng(100 + k).uniform(-1, 1, x.shape).astype(x.dtype) for k in range(n - 1)]
+np.save(sys.argv[2], np.concatenate([x] + more, axis=0))' "$d/0.npy" "$d/cal.npy" "$samples"
+    cal=(--calibration "$d/cal.npy")
+  fi
   # Calibrated models are also measured on a held-out input (same shape, uniform [-1, 1), another seed): the
   # accuracy search chose its nodes on 0.npy.
   held=()
