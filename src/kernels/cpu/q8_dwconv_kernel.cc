@@ -1,13 +1,15 @@
-// hone.QConv for depthwise convolutions (one group per channel, one output channel per group, 2-D, kernels up to
-// 8x8, any stride, dilation and padding) of uint8 / int8 activations stored channels-last, on AVX-512 VNNI: the
-// lightweight backbones' 3x3 and 5x5 depthwise layers (PaddleOCR's PP-LCNetV3, MobileNets). oneDNN 2.6 runs them
-// slower in int8 than in float32 on this machine (PaddleOCR rec's 5x5 layers: 0.13 ms int8, 0.09 ms float32).
+// hone.QConv for depthwise convolutions (one group per channel, one output channel per group, 2-D, kernels 5 to 8
+// wide and up to 8 high, any stride, dilation and padding) of uint8 / int8 activations stored channels-last, on AVX-512
+// VNNI: the lightweight backbones' 5x5 depthwise layers (PaddleOCR's PP-LCNetV3, MobileNetV3). oneDNN 2.6 runs them
+// slower in int8 than in float32 on this machine (PaddleOCR rec's 5x5 layers: 0.13 ms int8, 0.09 ms float32); this
+// kernel runs them in 0.10.
 //
-// Each thread takes a run of output rows. An input row is packed once into quads (q8_dwconv_microkernels.h) in a
-// ring of the rows the kernel spans; the microkernel computes an output row and runs the op's post-op chain and Y's
-// quantization in registers (chains with Sigmoid, Tanh or Swish: it writes v in float32 and SplitEpilogue, the code of
-// oneDNN's split chains, finishes the row while it is in cache). Plain-layout queries (an output that must stay
-// N,C,H,W) go to the oneDNN kernel instead.
+// Threads take blocks of 16 channels (or runs of output rows when there are few blocks). For each block, an input row
+// is packed once into quads (q8_dwconv_microkernels.h) in a ring of the rows the kernel spans; the microkernel
+// computes an output row and runs the op's post-op chain and Y's quantization in registers. Chains with Sigmoid, Tanh
+// or Swish go row by row instead: every block writes v in float32 and SplitEpilogue, the code of oneDNN's split
+// chains, finishes the row while it is in cache. Plain-layout queries (an output that must stay N,C,H,W) go to the
+// oneDNN kernel.
 #include <omp.h>
 
 #include <algorithm>
@@ -24,7 +26,7 @@ namespace {
 
 constexpr int64_t kMaxKernel = 8;  // two tap groups wide; as many rows
 // Narrower kernels stay on oneDNN: a 3-wide row fills one group of four taps, and with so few products per output the
-// packing and the post-ops take most of the time (3x3: 0.7-1.4x oneDNN's speed; 5x5: 1.4-1.5x, BENCHMARKS.md).
+// packing and the post-ops take most of the time (3x3: 0.7-1.0x oneDNN's speed; 5x5: 1.4-1.5x, BENCHMARKS.md).
 constexpr int64_t kMinWidth = 5;
 constexpr int64_t kMaxRing = 64;   // input rows a kernel spans (dilated)
 
